@@ -1,0 +1,22 @@
+//! Runtime and standard library of `loss`: fused, allocation-free loss values
+//! and analytic gradients, declared with [`loss!`].
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+// Generated code names this crate `::loss_core`; that path must also resolve
+// inside the crate, where the standard losses are declared with `loss!`.
+extern crate self as loss_core;
+
+mod error;
+#[cfg(feature = "nalgebra")]
+mod nalgebra_impls;
+mod real;
+mod rows;
+
+pub use error::LossError;
+pub use real::{Float, Real};
+pub use rows::{AsRows, Label, Rows, RowsMut};

@@ -1,0 +1,272 @@
+//! The two scalar traits: [`Real`] for exact and reference code, [`Float`] for
+//! the fast path.
+
+use core::fmt::Debug;
+use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A number the generated `reference` functions can be evaluated in.
+///
+/// `reference` is the plain, unfused transcription of a declared loss. It is
+/// generic over `Real` so that the `verify` crate can run it in exact interval
+/// arithmetic and in dual numbers, independently of the fast path. `f32` and
+/// `f64` implement it here (with [`libm`]), `verify` implements it for its
+/// interval and dual types.
+///
+/// Every method takes `self` by value: an implementation may be a big type
+/// (intervals of big rationals), and the reference code clones where it reuses.
+/// A method whose argument is outside its domain (`ln` of a negative number)
+/// returns the type's own representation of "undefined" (NaN for floats); it
+/// never panics.
+///
+/// ```
+/// use loss_core::Real;
+/// fn logistic<R: Real>(x: R) -> R {
+///     R::from_f64(1.0) / (R::from_f64(1.0) + (-x).exp())
+/// }
+/// assert!((logistic(0.0_f64) - 0.5).abs() < 1e-16);
+/// ```
+pub trait Real:
+    Clone
+    + Debug
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// The exact value of `x` (for intervals: the point interval at `x`).
+    fn from_f64(x: f64) -> Self;
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// `ln(1 + self)`, accurate for small `self`.
+    fn ln_1p(self) -> Self;
+    /// `e^self - 1`, accurate for small `self`.
+    fn exp_m1(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Logistic sigmoid `1 / (1 + e^-self)`.
+    fn sigmoid(self) -> Self;
+    /// `ln(1 + e^self)`.
+    fn softplus(self) -> Self;
+    /// `self^n` for an integer `n`.
+    fn powi(self, n: i32) -> Self;
+    /// `self^e` for a real exponent (`self > 0`, or `self = 0` with `e > 0`).
+    fn powf(self, e: Self) -> Self;
+    /// The larger of two numbers (NaN if either is NaN, for floats).
+    fn max(self, other: Self) -> Self;
+    /// The smaller of two numbers (NaN if either is NaN, for floats).
+    fn min(self, other: Self) -> Self;
+}
+
+/// The scalar of the fast path: `f32` or `f64`.
+///
+/// Generated `value` and `value_and_grad` functions are generic over `Float`,
+/// so one declaration serves both precisions.
+///
+/// ```
+/// use loss_core::Float;
+/// fn mean<F: Float>(xs: &[F]) -> F {
+///     xs.iter().fold(F::ZERO, |a, &x| a + x) / F::from_usize(xs.len())
+/// }
+/// assert_eq!(mean(&[1.0_f32, 2.0, 3.0]), 2.0);
+/// ```
+pub trait Float:
+    Real + Copy + Default + PartialOrd + AddAssign + SubAssign + MulAssign + Send + Sync + 'static
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// Not a number.
+    const NAN: Self;
+    /// Positive infinity.
+    const INFINITY: Self;
+    /// Negative infinity.
+    const NEG_INFINITY: Self;
+    /// Machine epsilon (the gap between 1 and the next number).
+    const EPSILON: Self;
+    /// `n`, rounded to nearest.
+    fn from_usize(n: usize) -> Self;
+    /// The value as an `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// `true` if the value is NaN.
+    fn is_nan(self) -> bool;
+    /// `true` if the value is neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+    /// `self * a + b` with a single rounding where the hardware has FMA,
+    /// else two roundings.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+}
+
+macro_rules! impl_float {
+    ($t:ident, $exp:ident, $ln:ident, $log1p:ident, $expm1:ident, $sqrt:ident, $fabs:ident,
+     $tanh:ident, $powi_pow:ident, $fmax:ident, $fmin:ident, $fma:ident) => {
+        impl Real for $t {
+            #[inline]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                libm::$exp(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                libm::$ln(self)
+            }
+            #[inline]
+            fn ln_1p(self) -> Self {
+                libm::$log1p(self)
+            }
+            #[inline]
+            fn exp_m1(self) -> Self {
+                libm::$expm1(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                libm::$sqrt(self)
+            }
+            #[inline]
+            fn abs(self) -> Self {
+                libm::$fabs(self)
+            }
+            #[inline]
+            fn tanh(self) -> Self {
+                libm::$tanh(self)
+            }
+            #[inline]
+            fn sigmoid(self) -> Self {
+                // Two branches so that e^-|x| never overflows and the result
+                // keeps full relative accuracy in both tails.
+                if self >= 0.0 {
+                    1.0 / (1.0 + libm::$exp(-self))
+                } else {
+                    let e = libm::$exp(self);
+                    e / (1.0 + e)
+                }
+            }
+            #[inline]
+            fn softplus(self) -> Self {
+                // max(x, 0) + log1p(e^-|x|): no overflow, no cancellation.
+                let m = if self > 0.0 { self } else { 0.0 };
+                m + libm::$log1p(libm::$exp(-libm::$fabs(self)))
+            }
+            #[inline]
+            fn powi(self, n: i32) -> Self {
+                powi_by_squaring(self, n)
+            }
+            #[inline]
+            fn powf(self, e: Self) -> Self {
+                libm::$powi_pow(self, e)
+            }
+            #[inline]
+            fn max(self, other: Self) -> Self {
+                if self.is_nan() || other.is_nan() {
+                    <$t>::NAN
+                } else {
+                    libm::$fmax(self, other)
+                }
+            }
+            #[inline]
+            fn min(self, other: Self) -> Self {
+                if self.is_nan() || other.is_nan() {
+                    <$t>::NAN
+                } else {
+                    libm::$fmin(self, other)
+                }
+            }
+        }
+
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const NAN: Self = <$t>::NAN;
+            const INFINITY: Self = <$t>::INFINITY;
+            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
+            const EPSILON: Self = <$t>::EPSILON;
+            #[inline]
+            fn from_usize(n: usize) -> Self {
+                n as $t
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                if cfg!(target_feature = "fma") {
+                    libm::$fma(self, a, b)
+                } else {
+                    self * a + b
+                }
+            }
+        }
+    };
+}
+
+impl_float!(f32, expf, logf, log1pf, expm1f, sqrtf, fabsf, tanhf, powf, fmaxf, fminf, fmaf);
+impl_float!(f64, exp, log, log1p, expm1, sqrt, fabs, tanh, pow, fmax, fmin, fma);
+
+/// `x^n` by binary powering: exact for small `n` where the result is
+/// representable, `1/x^-n` for negative `n`.
+#[inline]
+fn powi_by_squaring<F: Copy + Mul<Output = F> + Div<Output = F> + From<u8>>(x: F, n: i32) -> F {
+    let mut base = x;
+    let mut k = n.unsigned_abs();
+    let mut acc = F::from(1u8);
+    while k > 0 {
+        if k & 1 == 1 {
+            acc = acc * base;
+        }
+        base = base * base;
+        k >>= 1;
+    }
+    if n < 0 {
+        F::from(1u8) / acc
+    } else {
+        acc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_and_softplus_are_finite_in_both_tails() {
+        assert_eq!(Real::sigmoid(-1000.0_f64), 0.0);
+        assert_eq!(Real::sigmoid(1000.0_f64), 1.0);
+        assert_eq!(Real::softplus(1000.0_f32), 1000.0);
+        // softplus(-50) = e^-50 to full relative precision.
+        let sp = Real::softplus(-50.0_f64);
+        assert!((sp / 1.928_749_847_963_918e-22 - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn powi_matches_repeated_multiplication() {
+        assert_eq!(Real::powi(3.0_f64, 5), 243.0);
+        assert_eq!(Real::powi(2.0_f64, -3), 0.125);
+        assert_eq!(Real::powi(7.0_f32, 0), 1.0);
+    }
+
+    #[test]
+    fn max_and_min_propagate_nan() {
+        assert!(Real::max(f64::NAN, 1.0).is_nan());
+        assert!(Real::min(1.0_f32, f32::NAN).is_nan());
+        assert_eq!(Real::max(-1.0_f64, 2.0), 2.0);
+    }
+}
