@@ -62,6 +62,15 @@ pub trait Real:
     fn max(self, other: Self) -> Self;
     /// The smaller of two numbers (NaN if either is NaN, for floats).
     fn min(self, other: Self) -> Self;
+    /// `self * ln(y)`, with the convention `0 * ln(y) = 0` for every `y`
+    /// (including `y = 0`), as in `scipy.special.xlogy`: the entropy and KL
+    /// terms of a zero probability vanish.
+    ///
+    /// The default is `self * y.ln()`, which is right whenever `self != 0`;
+    /// types that can tell an exact zero (floats, intervals) override it.
+    fn xlogy(self, y: Self) -> Self {
+        self * y.ln()
+    }
 }
 
 /// The scalar of the fast path: `f32` or `f64`.
@@ -164,6 +173,14 @@ macro_rules! impl_float {
             #[inline]
             fn powf(self, e: Self) -> Self {
                 libm::$powi_pow(self, e)
+            }
+            #[inline]
+            fn xlogy(self, y: Self) -> Self {
+                if self == 0.0 && !y.is_nan() {
+                    0.0
+                } else {
+                    self * libm::$ln(y)
+                }
             }
             #[inline]
             fn max(self, other: Self) -> Self {
