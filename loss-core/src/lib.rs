@@ -12,11 +12,18 @@ extern crate std;
 extern crate self as loss_core;
 
 mod error;
+#[doc(hidden)]
+pub mod __private {
+    //! Support for generated code; not a public API.
+    pub use crate::private::*;
+}
 #[cfg(feature = "nalgebra")]
 mod nalgebra_impls;
+mod private;
 mod real;
 mod rows;
 
 pub use error::LossError;
+pub use loss_macros::loss;
 pub use real::{Float, Real};
 pub use rows::{AsRows, Label, Rows, RowsMut};

@@ -1,0 +1,439 @@
+//! Support for the code `loss!` generates. Not a public API: names and
+//! signatures here change without notice.
+
+use crate::{Float, Label, LossError, Real, Rows, RowsMut};
+
+/// The batch size, set by the first per-sample input and checked against the
+/// others.
+#[derive(Default)]
+pub struct Batch {
+    size: Option<(usize, &'static str)>,
+}
+
+impl Batch {
+    /// No input seen yet.
+    pub fn new() -> Self {
+        Batch { size: None }
+    }
+
+    /// Records that `input` has `count` samples.
+    pub fn samples(&mut self, input: &'static str, count: usize) -> Result<(), LossError> {
+        match self.size {
+            None => {
+                self.size = Some((count, input));
+                Ok(())
+            }
+            Some((expected, _)) if expected == count => Ok(()),
+            Some((expected, reference)) => Err(LossError::BatchMismatch {
+                input,
+                found: count,
+                expected,
+                reference,
+            }),
+        }
+    }
+
+    /// The batch size (0 if no per-sample input was seen).
+    pub fn size(&self) -> usize {
+        self.size.map_or(0, |(n, _)| n)
+    }
+}
+
+/// The width of a dim, set by the first input that has it.
+pub struct Dim {
+    name: &'static str,
+    width: Option<(usize, &'static str)>,
+}
+
+impl Dim {
+    /// A dim no input has given a width yet.
+    pub fn new(name: &'static str) -> Self {
+        Dim { name, width: None }
+    }
+
+    /// Records that `input`'s rows have width `width`.
+    pub fn width(&mut self, input: &'static str, width: usize) -> Result<(), LossError> {
+        match self.width {
+            None => {
+                self.width = Some((width, input));
+                Ok(())
+            }
+            Some((expected, _)) if expected == width => Ok(()),
+            Some((expected, reference)) => Err(LossError::WidthMismatch {
+                input,
+                dim: self.name,
+                found: width,
+                expected,
+                reference,
+            }),
+        }
+    }
+
+    /// The dim's width.
+    pub fn size(&self) -> usize {
+        self.width.map_or(0, |(w, _)| w)
+    }
+
+    /// An error unless the width is positive (for dims a max or a
+    /// log-sum-exp reduces over, when there is at least one sample).
+    pub fn nonempty(&self, samples: usize) -> Result<(), LossError> {
+        match self.width {
+            Some((0, input)) if samples > 0 => Err(LossError::EmptyDim {
+                dim: self.name,
+                input,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks that a batch of rows is as long as its shape says.
+pub fn rows<F>(input: &'static str, r: &Rows<'_, F>) -> Result<(), LossError> {
+    if r.is_consistent() {
+        Ok(())
+    } else {
+        Err(LossError::BufferLength {
+            input,
+            found: r.data.len(),
+            expected: r.rows.saturating_mul(r.width),
+        })
+    }
+}
+
+/// Checks a buffer of `expected` numbers.
+pub fn buffer(input: &'static str, found: usize, expected: usize) -> Result<(), LossError> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(LossError::BufferLength {
+            input,
+            found,
+            expected,
+        })
+    }
+}
+
+/// Checks a gradient destination for `rows × width` numbers.
+pub fn grad_rows<F>(
+    input: &'static str,
+    g: &RowsMut<'_, F>,
+    rows: usize,
+    width: usize,
+) -> Result<(), LossError> {
+    if let Some((r, w)) = g.shape {
+        if r != rows {
+            return Err(LossError::BatchMismatch {
+                input,
+                found: r,
+                expected: rows,
+                reference: "the inputs",
+            });
+        }
+        if w != width {
+            return Err(LossError::WidthMismatch {
+                input,
+                dim: "of the gradient",
+                found: w,
+                expected: width,
+                reference: "the inputs",
+            });
+        }
+    }
+    buffer(input, g.data.len(), rows.saturating_mul(width))
+}
+
+/// Checks that every label is in `0..classes`.
+pub fn labels<L: Label>(
+    input: &'static str,
+    labels: &[L],
+    classes: usize,
+) -> Result<(), LossError> {
+    for (row, &l) in labels.iter().enumerate() {
+        match l.class_index() {
+            Some(k) if k < classes => {}
+            _ => {
+                return Err(LossError::LabelOutOfRange {
+                    input,
+                    row,
+                    label: l.to_i64(),
+                    classes,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A label already checked by [`labels`].
+#[inline(always)]
+pub fn label<L: Label>(l: L) -> usize {
+    l.class_index().unwrap_or(0)
+}
+
+/// Checks one label of a `reference` call.
+pub fn label_in_range(input: &'static str, label: usize, classes: usize) -> Result<(), LossError> {
+    if label < classes {
+        Ok(())
+    } else {
+        Err(LossError::LabelOutOfRange {
+            input,
+            row: 0,
+            label: i64::try_from(label).unwrap_or(i64::MAX),
+            classes,
+        })
+    }
+}
+
+/// Number of independent accumulators of a pass: wide enough for a vector
+/// register of `f32` on AVX-512, and a blocking factor for the sums.
+pub const LANES: usize = 16;
+
+/// Independent accumulators, one per lane, combined pairwise at the end.
+#[derive(Clone, Copy)]
+pub struct Lanes<F>(pub [F; LANES]);
+
+impl<F: Float> Lanes<F> {
+    /// All lanes 0.
+    #[inline(always)]
+    pub fn zeros() -> Self {
+        Lanes([F::ZERO; LANES])
+    }
+    /// All lanes `-inf`.
+    #[inline(always)]
+    pub fn neg_infinity() -> Self {
+        Lanes([F::NEG_INFINITY; LANES])
+    }
+    /// Adds `x` to lane `l`.
+    #[inline(always)]
+    pub fn add(&mut self, l: usize, x: F) {
+        self.0[l] += x;
+    }
+    /// Keeps the larger of lane `l` and `x`, ignoring NaN.
+    #[inline(always)]
+    pub fn max(&mut self, l: usize, x: F) {
+        if x > self.0[l] {
+            self.0[l] = x;
+        }
+    }
+    /// Keeps the larger of lane `l` and `x`; NaN sticks.
+    #[inline(always)]
+    pub fn max_nan(&mut self, l: usize, x: F) {
+        if x > self.0[l] || x.is_nan() {
+            self.0[l] = x;
+        }
+    }
+    /// The sum of the lanes, pairwise.
+    #[inline(always)]
+    pub fn sum(self) -> F {
+        let mut v = self.0;
+        let mut width = LANES;
+        while width > 1 {
+            width /= 2;
+            for i in 0..width {
+                v[i] += v[i + width];
+            }
+        }
+        v[0]
+    }
+    /// The maximum of the lanes, ignoring NaN.
+    #[inline(always)]
+    pub fn maximum(self) -> F {
+        self.0
+            .iter()
+            .fold(F::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+    }
+    /// The maximum of the lanes; NaN if any lane is NaN.
+    #[inline(always)]
+    pub fn maximum_nan(self) -> F {
+        let mut m = F::NEG_INFINITY;
+        for &x in &self.0 {
+            if x.is_nan() {
+                return x;
+            }
+            if x > m {
+                m = x;
+            }
+        }
+        m
+    }
+}
+
+/// A compensated (Neumaier) sum, for totals over the batch.
+#[derive(Clone, Copy)]
+pub struct Total<F> {
+    sum: F,
+    compensation: F,
+}
+
+impl<F: Float> Total<F> {
+    /// 0.
+    #[inline(always)]
+    pub fn new() -> Self {
+        Total {
+            sum: F::ZERO,
+            compensation: F::ZERO,
+        }
+    }
+    /// Adds `x`.
+    #[inline(always)]
+    pub fn add(&mut self, x: F) {
+        let t = self.sum + x;
+        if Real::abs(self.sum) >= Real::abs(x) {
+            self.compensation += (self.sum - t) + x;
+        } else {
+            self.compensation += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+    /// The sum so far. Infinite or NaN terms give the plain sum.
+    #[inline(always)]
+    pub fn total(self) -> F {
+        let s = self.sum + self.compensation;
+        if s.is_finite() {
+            s
+        } else {
+            self.sum
+        }
+    }
+}
+
+impl<F: Float> Default for Total<F> {
+    fn default() -> Self {
+        Total::new()
+    }
+}
+
+/// -1, 0 or 1 (NaN for NaN).
+#[inline(always)]
+pub fn sign<F: Float>(x: F) -> F {
+    if x > F::ZERO {
+        F::ONE
+    } else if x < F::ZERO {
+        -F::ONE
+    } else {
+        x
+    }
+}
+
+/// `x` if finite, else 0.
+#[inline(always)]
+pub fn finite_or_zero<F: Float>(x: F) -> F {
+    if x.is_finite() {
+        x
+    } else {
+        F::ZERO
+    }
+}
+
+/// `x / y`, 0 where `x == 0`.
+#[inline(always)]
+pub fn xdivy<F: Float>(x: F, y: F) -> F {
+    if x == F::ZERO {
+        F::ZERO
+    } else {
+        x / y
+    }
+}
+
+/// 1 where `a > b`, else 0.
+#[inline(always)]
+pub fn gt<F: Float>(a: F, b: F) -> F {
+    if a > b {
+        F::ONE
+    } else {
+        F::ZERO
+    }
+}
+
+/// 1 where `a == b`, else 0.
+#[inline(always)]
+pub fn eq<F: Float>(a: F, b: F) -> F {
+    if a == b {
+        F::ONE
+    } else {
+        F::ZERO
+    }
+}
+
+/// `a` where `cond != 0`, else `b`.
+#[inline(always)]
+pub fn select<F: Float>(cond: F, a: F, b: F) -> F {
+    if cond != F::ZERO {
+        a
+    } else {
+        b
+    }
+}
+
+/// 1 where `j == y`, else 0.
+#[inline(always)]
+pub fn onehot<F: Float>(j: usize, y: usize) -> F {
+    if j == y {
+        F::ONE
+    } else {
+        F::ZERO
+    }
+}
+
+/// `n` as a number of the reference type.
+pub fn ref_len<R: Real>(n: usize) -> R {
+    R::from_f64(n as f64)
+}
+
+/// `sum_j f(j)` for the reference path, left to right.
+pub fn ref_sum<R: Real>(len: usize, f: impl Fn(usize) -> R) -> R {
+    (0..len).fold(R::from_f64(0.0), |acc, j| acc + f(j))
+}
+
+/// `max_j f(j)` for the reference path (`len > 0`, checked by the caller).
+pub fn ref_max<R: Real>(len: usize, f: impl Fn(usize) -> R) -> R {
+    (1..len).fold(f(0), |acc, j| acc.max(f(j)))
+}
+
+/// `ln(sum_j exp(f(j)))` for the reference path, shifted by the maximum.
+pub fn ref_logsumexp<R: Real>(len: usize, f: impl Fn(usize) -> R) -> R {
+    let m = ref_max(len, &f);
+    let s = ref_sum(len, |j| (f(j) - m.clone()).exp());
+    m + s.ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn lanes_sum_pairwise_and_max() {
+        let mut l = Lanes::<f64>::zeros();
+        for j in 0..100 {
+            l.add(j % LANES, j as f64);
+        }
+        assert_eq!(l.sum(), 4950.0);
+        let mut m = Lanes::<f32>::neg_infinity();
+        m.max(3, 2.0);
+        m.max(5, f32::NAN);
+        assert_eq!(m.maximum(), 2.0);
+        m.max_nan(5, f32::NAN);
+        assert!(m.maximum_nan().is_nan());
+    }
+
+    #[test]
+    fn total_is_compensated() {
+        let mut t = Total::<f64>::new();
+        t.add(1.0);
+        t.add(1e100);
+        t.add(1.0);
+        t.add(-1e100);
+        assert_eq!(t.total(), 2.0);
+    }
+
+    #[test]
+    fn shape_checks_name_the_input() {
+        let mut b = Batch::new();
+        b.samples("z", 3).unwrap();
+        let e = b.samples("y", 4).unwrap_err();
+        assert_eq!(e.to_string(), "`y` has 4 samples but `z` has 3");
+        let e = labels("y", &[0_i64, 2, -1], 3).unwrap_err();
+        assert_eq!(e.to_string(), "label `y` at row 2 is -1, outside 0..3");
+    }
+}

@@ -1,0 +1,240 @@
+//! The pipeline: parse, lower, simplify, differentiate, simplify, expand,
+//! schedule, emit. A plain `TokenStream -> TokenStream` function, so that it
+//! is unit-tested without a compiler in the loop.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::emit::{self, Plan, Program, Reduce};
+use crate::errors::Errors;
+use crate::ir::{Graph, InputKind, NodeId};
+use crate::parse::{self, Declaration};
+use crate::schedule::{schedule, Output};
+use crate::{diff, lower, rewrite};
+
+/// Expands a `loss!` invocation: the generated modules, or compile errors
+/// pointing at the user's tokens.
+pub fn loss(tokens: TokenStream) -> TokenStream {
+    let decls = match parse::parse(tokens) {
+        Ok(d) => d,
+        Err(e) => return e.to_compile_error(),
+    };
+    decls
+        .items
+        .iter()
+        .map(|decl| declaration(decl).unwrap_or_else(|e| e.to_compile_error()))
+        .collect()
+}
+
+/// Compiles one declaration.
+pub fn declaration(decl: &Declaration) -> syn::Result<TokenStream> {
+    let errors = Errors::new();
+    let lowered = lower::lower(decl, &errors);
+    if !decl.params.iter().any(|p| {
+        matches!(
+            p.kind,
+            parse::ParamKind::Vector(_) | parse::ParamKind::Class(_) | parse::ParamKind::PerSample
+        )
+    }) {
+        errors.error(
+            &decl.name,
+            "a loss needs at least one per-sample input (`Vector<D>`, `Class<D>` or `PerSample`): the batch size comes from it",
+        );
+    }
+    for p in &decl.params {
+        if let parse::ParamKind::Class(d) = &p.kind {
+            let sized = decl.params.iter().any(|q| {
+                matches!(&q.kind, parse::ParamKind::Vector(e) | parse::ParamKind::Weights(e) if e == d)
+            });
+            if !sized {
+                errors.error(
+                    d,
+                    format!("no `Vector<{d}>` or `Weights<{d}>` input gives dim `{d}` its size, so labels of `{}` cannot be checked", p.name),
+                );
+            }
+        }
+    }
+    errors.finish()?;
+    let lowered = lowered.expect("no errors means a lowered declaration");
+    let compiled = Compiled::new(&lowered);
+
+    let reduce = match decl.reduce {
+        parse::Reduce::Mean => Reduce::Mean,
+        parse::Reduce::Sum => Reduce::Sum,
+        parse::Reduce::None => Reduce::None,
+        parse::Reduce::WeightedMean(_) => Reduce::WeightedMean,
+    };
+    let g = &compiled.fast;
+    let value = Program {
+        graph: g,
+        schedule: schedule(g, &[Output::Scalar(compiled.value)]),
+        value: compiled.value,
+        grads: vec![],
+    };
+    let mut outputs = vec![Output::Scalar(compiled.value)];
+    for &(input, node) in &compiled.grads {
+        outputs.push(match g.inputs[input.0 as usize].kind {
+            InputKind::Vector(dim) | InputKind::Weights(dim) => Output::Row { input, dim, node },
+            _ => Output::Scalar(node),
+        });
+    }
+    let grad = Program {
+        graph: g,
+        schedule: schedule(g, &outputs),
+        value: compiled.value,
+        grads: compiled.grads.clone(),
+    };
+    let denominator = compiled.denominator.as_ref().map(|(dg, d)| Program {
+        graph: dg,
+        schedule: schedule(dg, &[Output::Scalar(*d)]),
+        value: *d,
+        grads: vec![],
+    });
+    let plan = Plan {
+        name: &decl.name,
+        input_idents: decl.params.iter().map(|p| p.name.clone()).collect(),
+        reduce,
+        formula: formula_text(&decl.body),
+        reference: (&lowered.graph, lowered.value),
+        value,
+        grad,
+        denominator,
+        gradient_text: compiled.gradient_text.clone(),
+    };
+    emit::emit(&plan, &decl.vis, &decl.docs).map_err(|e| {
+        syn::Error::new_spanned(
+            &decl.name,
+            format!(
+                "internal error in `loss!` ({}): please report this declaration",
+                e.0
+            ),
+        )
+    })
+}
+
+/// The middle of the pipeline, from the lowered graph to the graph the fast
+/// path is scheduled from.
+pub struct Compiled {
+    /// The expanded graph of the fast path.
+    pub fast: Graph,
+    pub value: NodeId,
+    pub grads: Vec<(crate::ir::InputId, NodeId)>,
+    /// The denominator's own expanded graph and root.
+    pub denominator: Option<(Graph, NodeId)>,
+    /// `(input, simplified gradient)` as text.
+    pub gradient_text: Vec<(String, String)>,
+}
+
+impl Compiled {
+    pub fn new(lowered: &lower::Lowered) -> Self {
+        let (mut stable, roots) = rewrite::simplify(&lowered.graph, &[lowered.value]);
+        let grads = diff::gradients(&mut stable, roots[0]);
+        let mut all = vec![roots[0]];
+        all.extend(grads.iter().map(|&(_, n)| n));
+        let (simple, all) = rewrite::simplify(&stable, &all);
+        let gradient_text = grads
+            .iter()
+            .zip(&all[1..])
+            .map(|(&(i, _), &n)| {
+                (
+                    simple.inputs[i.0 as usize].name.clone(),
+                    simple.display(n).to_string(),
+                )
+            })
+            .collect();
+        let (fast, all) = rewrite::expand(&simple, &all);
+        let denominator = lowered.denominator.map(|d| {
+            let (dg, r) = rewrite::simplify(&lowered.graph, &[d]);
+            let (dg, r) = rewrite::expand(&dg, &r);
+            (dg, r[0])
+        });
+        Compiled {
+            value: all[0],
+            grads: grads
+                .iter()
+                .zip(&all[1..])
+                .map(|(&(i, _), &n)| (i, n))
+                .collect(),
+            fast,
+            denominator,
+            gradient_text,
+        }
+    }
+}
+
+/// The body as the user wrote it, spaced like rustfmt would.
+fn formula_text(body: &syn::Expr) -> String {
+    let raw = quote!(#body).to_string();
+    let mut out = String::with_capacity(raw.len());
+    let chars: Vec<char> = raw.chars().collect();
+    for (k, &c) in chars.iter().enumerate() {
+        let prev = if k > 0 { chars[k - 1] } else { ' ' };
+        let next = chars.get(k + 1).copied().unwrap_or(' ');
+        // quote spaces every token; drop the spaces rustfmt would not write.
+        if c == ' '
+            && (next == '(' && prev.is_alphanumeric()
+                || prev == '('
+                || next == ')'
+                || next == ','
+                || next == '.'
+                || prev == '.'
+                || next == '['
+                || prev == '['
+                || next == ']')
+        {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(tokens: TokenStream) -> Compiled {
+        let decls = parse::parse(tokens).unwrap();
+        let errors = Errors::new();
+        let lowered = lower::lower(&decls.items[0], &errors).unwrap();
+        errors.finish().unwrap();
+        Compiled::new(&lowered)
+    }
+
+    #[test]
+    fn the_cross_entropy_gradient_is_softmax_minus_onehot() {
+        let c =
+            compile(quote! { fn ce(#[grad] z: Vector<C>, y: Class<C>) { cross_entropy(z, y) } });
+        assert_eq!(
+            c.gradient_text,
+            vec![("z".to_string(), "softmax(z) - onehot(y)".to_string())]
+        );
+    }
+
+    #[test]
+    fn the_naive_spelling_gives_the_builtin_gradient() {
+        let naive = compile(
+            quote! { fn ce(#[grad] z: Vector<C>, p: Vector<C>) { -sum(p * ln(softmax(z))) } },
+        );
+        let builtin =
+            compile(quote! { fn ce(#[grad] z: Vector<C>, p: Vector<C>) { cross_entropy(z, p) } });
+        assert_eq!(naive.gradient_text, builtin.gradient_text);
+        assert_eq!(naive.gradient_text[0].1, "sum(p) * softmax(z) - p");
+    }
+
+    #[test]
+    fn the_naive_label_spelling_is_the_builtin() {
+        let naive =
+            compile(quote! { fn ce(#[grad] z: Vector<C>, y: Class<C>) { -ln(softmax(z)[y]) } });
+        assert_eq!(naive.gradient_text[0].1, "softmax(z) - onehot(y)");
+    }
+
+    #[test]
+    fn formula_text_reads_like_rust() {
+        let e: syn::Expr = syn::parse_quote!(alpha * cross_entropy(s, y) + temp.powi(2) * z[y]);
+        assert_eq!(
+            formula_text(&e),
+            "alpha * cross_entropy(s, y) + temp.powi(2) * z[y]"
+        );
+    }
+}

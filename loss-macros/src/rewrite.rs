@@ -1,0 +1,595 @@
+//! Stage 4: rewrites.
+//!
+//! Both passes rebuild the graph bottom-up through a simplifying constructor,
+//! so every node is built from already-rewritten operands and hash-consing
+//! merges what the rules make equal.
+//!
+//! - [`simplify`] (before and after differentiation): constant folding,
+//!   algebraic identities, and the stability rewrites: `ln(exp(x))` → `x`
+//!   (so `ln(softmax(z))` becomes `z - logsumexp(z)`), `ln(sigmoid(x))` →
+//!   `-softplus(-x)`, `ln(1 + x)` → `log1p(x)`, `exp(x) - 1` → `expm1(x)`,
+//!   `xlogy(p, exp(a))` → `p * a`, ...
+//! - [`expand`] (fast path only, just before scheduling): a log-sum-exp
+//!   becomes a max-shifted sum of exponentials, and the cross-entropy of a
+//!   class label gets the forms that never cancel: its value
+//!   `log1p(sum_{j≠y} e^{z_j - z_y})` when the label logit is near the
+//!   maximum, and its gradient at the label `-sum_{j≠y} p_j` instead of
+//!   `p_y - 1`.
+
+use std::collections::HashMap;
+
+use crate::ir::{Binary, Graph, InputId, NodeId, Op, Reduction, Shape, Unary};
+
+/// Rebuilds the part of `src` that `roots` need, passing each node through
+/// `rule(src, old_id, new_operands_op, dst)`; returns the new graph and roots.
+fn rebuild(
+    src: &Graph,
+    roots: &[NodeId],
+    mut rule: impl FnMut(&Graph, NodeId, Op, &mut Graph) -> NodeId,
+) -> (Graph, Vec<NodeId>) {
+    let mut dst = src.empty_like();
+    let mut map: HashMap<NodeId, NodeId> = HashMap::new();
+    for id in src.reachable(roots) {
+        let m = |x: NodeId| map[&x];
+        let op = match src.op(id) {
+            Op::Unary(u, a) => Op::Unary(u, m(a)),
+            Op::Binary(b, x, y) => Op::Binary(b, m(x), m(y)),
+            Op::Powi(a, n) => Op::Powi(m(a), n),
+            Op::Reduce(r, a) => Op::Reduce(r, m(a)),
+            Op::Index(v, y) => Op::Index(m(v), y),
+            Op::Select(c, a, b) => Op::Select(m(c), m(a), m(b)),
+            leaf => leaf,
+        };
+        let new = rule(src, id, op, &mut dst);
+        map.insert(id, new);
+    }
+    let roots = roots.iter().map(|r| map[r]).collect();
+    (dst, roots)
+}
+
+/// Constant folding, algebra and stability rewrites of the nodes `roots`
+/// need.
+pub fn simplify(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    rebuild(src, roots, |_, _, op, dst| build(dst, op))
+}
+
+/// The simplifying constructor: the node for `op`, whose operands are
+/// already simplified.
+pub fn build(g: &mut Graph, op: Op) -> NodeId {
+    if let Some(x) = fold(g, &op) {
+        return g.constant_node(x);
+    }
+    let c = |g: &Graph, id: NodeId| g.constant(id);
+    match op {
+        Op::Unary(u, a) => unary(g, u, a),
+        Op::Binary(b, x, y) => binary(g, b, x, y, c(g, x), c(g, y)),
+        Op::Powi(_, 0) => g.constant_node(1.0),
+        Op::Powi(a, 1) => a,
+        Op::Powi(a, n) => match g.op(a) {
+            Op::Powi(b, m) if m.checked_mul(n).is_some() => build(g, Op::Powi(b, m * n)),
+            _ => g.intern(op),
+        },
+        Op::Reduce(Reduction::Sum, v) => sum(g, v),
+        Op::Index(v, y) => index(g, v, y),
+        Op::Select(cond, a, b) => match c(g, cond) {
+            Some(k) if k != 0.0 => a,
+            Some(_) => b,
+            None if a == b => a,
+            None => g.intern(op),
+        },
+        other => g.intern(other),
+    }
+}
+
+fn un(g: &mut Graph, u: Unary, a: NodeId) -> NodeId {
+    build(g, Op::Unary(u, a))
+}
+fn bin(g: &mut Graph, b: Binary, x: NodeId, y: NodeId) -> NodeId {
+    build(g, Op::Binary(b, x, y))
+}
+
+/// `Some(x)` if the node is the constant `x`.
+fn is_const(g: &Graph, id: NodeId, x: f64) -> bool {
+    g.constant(id) == Some(x)
+}
+
+fn unary(g: &mut Graph, u: Unary, a: NodeId) -> NodeId {
+    let inner = g.op(a);
+    match (u, inner) {
+        (Unary::Neg, Op::Unary(Unary::Neg, x)) => x,
+        (Unary::Neg, Op::Binary(Binary::Sub, x, y)) => bin(g, Binary::Sub, y, x),
+        (Unary::Exp, Op::Unary(Unary::Ln, x)) => x,
+        (Unary::Ln, Op::Unary(Unary::Exp, x)) => x,
+        // ln(σ(x)) = -softplus(-x), exact where σ(x) underflows.
+        (Unary::Ln, Op::Unary(Unary::Sigmoid, x)) => {
+            let neg = un(g, Unary::Neg, x);
+            let sp = un(g, Unary::Softplus, neg);
+            un(g, Unary::Neg, sp)
+        }
+        (Unary::Ln, Op::Binary(Binary::Add, x, y)) if is_const(g, x, 1.0) => un(g, Unary::Log1p, y),
+        (Unary::Ln, Op::Binary(Binary::Add, x, y)) if is_const(g, y, 1.0) => un(g, Unary::Log1p, x),
+        (Unary::Ln, Op::Binary(Binary::Sub, x, y)) if is_const(g, x, 1.0) => {
+            let neg = un(g, Unary::Neg, y);
+            un(g, Unary::Log1p, neg)
+        }
+        // ln(softmax(z)[y]) = (z - logsumexp(z))[y].
+        (Unary::Ln, Op::Index(v, y)) if matches!(g.op(v), Op::Unary(Unary::Exp, _)) => {
+            let Op::Unary(Unary::Exp, inner) = g.op(v) else {
+                unreachable!()
+            };
+            build(g, Op::Index(inner, y))
+        }
+        (Unary::Log1p, Op::Unary(Unary::Exp, x)) => un(g, Unary::Softplus, x),
+        (Unary::Log1p, Op::Unary(Unary::Neg, s))
+            if matches!(g.op(s), Op::Unary(Unary::Sigmoid, _)) =>
+        {
+            let Op::Unary(Unary::Sigmoid, x) = g.op(s) else {
+                unreachable!()
+            };
+            let sp = un(g, Unary::Softplus, x);
+            un(g, Unary::Neg, sp)
+        }
+        (Unary::Abs, Op::Unary(Unary::Abs | Unary::Exp | Unary::Sigmoid | Unary::Softplus, _)) => a,
+        _ => g.intern(Op::Unary(u, a)),
+    }
+}
+
+fn binary(
+    g: &mut Graph,
+    b: Binary,
+    x: NodeId,
+    y: NodeId,
+    cx: Option<f64>,
+    cy: Option<f64>,
+) -> NodeId {
+    let (ox, oy) = (g.op(x), g.op(y));
+    let zero_like = |g: &mut Graph| g.constant_node(0.0);
+    match b {
+        Binary::Add => match (cx, cy, ox, oy) {
+            (Some(k), ..) if k == 0.0 && g.shape(y) == broad(g, x, y) => y,
+            (_, Some(k), ..) if k == 0.0 && g.shape(x) == broad(g, x, y) => x,
+            (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Sub, x, ny),
+            (_, _, Op::Unary(Unary::Neg, nx), _) => bin(g, Binary::Sub, y, nx),
+            _ => g.intern(Op::Binary(b, x, y)),
+        },
+        Binary::Sub => match (cx, cy, ox, oy) {
+            _ if x == y => zero_like(g),
+            (_, Some(k), ..) if k == 0.0 && g.shape(x) == broad(g, x, y) => x,
+            (Some(k), ..) if k == 0.0 => un(g, Unary::Neg, y),
+            (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Add, x, ny),
+            // exp(a) - 1 = expm1(a), accurate for small a.
+            (_, Some(k), Op::Unary(Unary::Exp, a), _) if k == 1.0 => un(g, Unary::Expm1, a),
+            // 1 - σ(a) = σ(-a), with no cancellation.
+            (Some(k), _, _, Op::Unary(Unary::Sigmoid, a)) if k == 1.0 => {
+                let neg = un(g, Unary::Neg, a);
+                un(g, Unary::Sigmoid, neg)
+            }
+            _ => g.intern(Op::Binary(b, x, y)),
+        },
+        Binary::Mul => match (cx, cy, ox, oy) {
+            (Some(k), ..) if k == 1.0 && g.shape(y) == broad(g, x, y) => y,
+            (_, Some(k), ..) if k == 1.0 && g.shape(x) == broad(g, x, y) => x,
+            (Some(k), ..) | (_, Some(k), ..) if k == 0.0 => zero_like(g),
+            (Some(k), ..) if k == -1.0 => un(g, Unary::Neg, y),
+            (_, Some(k), ..) if k == -1.0 => un(g, Unary::Neg, x),
+            (_, _, Op::Unary(Unary::Neg, nx), _) => {
+                let p = bin(g, Binary::Mul, nx, y);
+                un(g, Unary::Neg, p)
+            }
+            (_, _, _, Op::Unary(Unary::Neg, ny)) => {
+                let p = bin(g, Binary::Mul, x, ny);
+                un(g, Unary::Neg, p)
+            }
+            // c1 * (c2 * z) = (c1 c2) * z
+            (Some(k1), None, _, Op::Binary(Binary::Mul, p, q)) if g.constant(p).is_some() => {
+                let k = g.constant_node(k1 * g.constant(p).unwrap_or(1.0));
+                bin(g, Binary::Mul, k, q)
+            }
+            _ => g.intern(Op::Binary(b, x, y)),
+        },
+        Binary::Div => match (cx, cy) {
+            (_, Some(k)) if k == 1.0 => x,
+            (Some(k), _) if k == 0.0 => zero_like(g),
+            // Division by a power of two is an exact multiplication.
+            (_, Some(k))
+                if k != 0.0
+                    && (1.0 / k) * k == 1.0
+                    && (1.0 / k).is_normal()
+                    && is_power_of_two(k) =>
+            {
+                let r = g.constant_node(1.0 / k);
+                bin(g, Binary::Mul, x, r)
+            }
+            _ => g.intern(Op::Binary(b, x, y)),
+        },
+        Binary::Xlogy => match (cx, oy) {
+            (Some(k), _) if k == 0.0 => zero_like(g),
+            // p ln(e^a) = p a: the log of a softmax never materialises.
+            (_, Op::Unary(Unary::Exp, a)) => bin(g, Binary::Mul, x, a),
+            // p ln(σ(a)) = -p softplus(-a).
+            (_, Op::Unary(Unary::Sigmoid, a)) => {
+                let neg = un(g, Unary::Neg, a);
+                let sp = un(g, Unary::Softplus, neg);
+                let p = bin(g, Binary::Mul, x, sp);
+                un(g, Unary::Neg, p)
+            }
+            _ if is_const(g, y, 1.0) => zero_like(g),
+            _ => g.intern(Op::Binary(b, x, y)),
+        },
+        Binary::Pow => match cy {
+            Some(k) if k == k.trunc() && k.abs() <= 64.0 => build(g, Op::Powi(x, k as i32)),
+            _ => g.intern(Op::Binary(b, x, y)),
+        },
+        _ => g.intern(Op::Binary(b, x, y)),
+    }
+}
+
+fn is_power_of_two(k: f64) -> bool {
+    let bits = k.abs().to_bits();
+    k.is_normal() && bits & ((1u64 << 52) - 1) == 0
+}
+
+/// The shape `x op y` has.
+fn broad(g: &Graph, x: NodeId, y: NodeId) -> Shape {
+    match (g.shape(x), g.shape(y)) {
+        (Shape::Vector(d), _) | (_, Shape::Vector(d)) => Shape::Vector(d),
+        _ => Shape::Scalar,
+    }
+}
+
+fn sum(g: &mut Graph, v: NodeId) -> NodeId {
+    // A softmax sums to 1 exactly; the computed sum only adds rounding, and
+    // a pass over the row to find it.
+    if g.as_softmax(v).is_some() {
+        return g.constant_node(1.0);
+    }
+    match g.op(v) {
+        Op::OneHot(_) => g.constant_node(1.0),
+        Op::Unary(Unary::Neg, a) => {
+            let s = sum(g, a);
+            un(g, Unary::Neg, s)
+        }
+        // Scalars factor out of a sum: one multiplication per row, not per element.
+        Op::Binary(Binary::Mul, a, b)
+            if g.shape(a) == Shape::Scalar || g.shape(b) == Shape::Scalar =>
+        {
+            let (s, vec) = if g.shape(a) == Shape::Scalar {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let inner = sum(g, vec);
+            bin(g, Binary::Mul, s, inner)
+        }
+        // sum(v * onehot(y)) = v[y].
+        Op::Binary(Binary::Mul, a, b)
+            if matches!(g.op(b), Op::OneHot(_)) || matches!(g.op(a), Op::OneHot(_)) =>
+        {
+            let (vec, hot) = if matches!(g.op(b), Op::OneHot(_)) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let Op::OneHot(y) = g.op(hot) else {
+                unreachable!()
+            };
+            build(g, Op::Index(vec, y))
+        }
+        _ => g.intern(Op::Reduce(Reduction::Sum, v)),
+    }
+}
+
+/// `v[y]`, distributed over elementwise operations so that the element is
+/// computed as a scalar (and `ln(softmax(z)[y])` can simplify).
+fn index(g: &mut Graph, v: NodeId, y: InputId) -> NodeId {
+    let at = |g: &mut Graph, x: NodeId| -> NodeId {
+        match g.shape(x) {
+            Shape::Scalar => x,
+            Shape::Vector(_) => index(g, x, y),
+        }
+    };
+    match g.op(v) {
+        _ if g.shape(v) == Shape::Scalar => v,
+        Op::OneHot(label) if label == y => g.constant_node(1.0),
+        Op::Unary(u, a) => {
+            let e = at(g, a);
+            un(g, u, e)
+        }
+        Op::Binary(b, p, q) => {
+            let (ep, eq) = (at(g, p), at(g, q));
+            bin(g, b, ep, eq)
+        }
+        Op::Powi(a, n) => {
+            let e = at(g, a);
+            build(g, Op::Powi(e, n))
+        }
+        Op::Select(c, p, q) => {
+            let (ec, ep, eq) = (at(g, c), at(g, p), at(g, q));
+            build(g, Op::Select(ec, ep, eq))
+        }
+        _ => g.intern(Op::Index(v, y)),
+    }
+}
+
+/// Evaluates an operation on constant operands (in `f64`, as the host
+/// computes it), or `None` if some operand is not constant.
+fn fold(g: &Graph, op: &Op) -> Option<f64> {
+    let k = |id: NodeId| g.constant(id);
+    Some(match *op {
+        Op::Unary(u, a) => {
+            let x = k(a)?;
+            match u {
+                Unary::Neg => -x,
+                Unary::Exp => x.exp(),
+                Unary::Ln => x.ln(),
+                Unary::Log1p => x.ln_1p(),
+                Unary::Expm1 => x.exp_m1(),
+                Unary::Sqrt => x.sqrt(),
+                Unary::Abs => x.abs(),
+                Unary::Sign => {
+                    if x == 0.0 || x.is_nan() {
+                        x
+                    } else {
+                        x.signum()
+                    }
+                }
+                Unary::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+                Unary::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+                Unary::Tanh => x.tanh(),
+                Unary::Recip => 1.0 / x,
+                Unary::FiniteOrZero => {
+                    if x.is_finite() {
+                        x
+                    } else {
+                        0.0
+                    }
+                }
+            }
+        }
+        Op::Binary(b, p, q) => {
+            let (x, y) = (k(p)?, k(q)?);
+            match b {
+                Binary::Add => x + y,
+                Binary::Sub => x - y,
+                Binary::Mul => x * y,
+                Binary::Div => x / y,
+                Binary::Max => {
+                    if x.is_nan() || y.is_nan() {
+                        f64::NAN
+                    } else {
+                        x.max(y)
+                    }
+                }
+                Binary::Min => {
+                    if x.is_nan() || y.is_nan() {
+                        f64::NAN
+                    } else {
+                        x.min(y)
+                    }
+                }
+                Binary::Pow => x.powf(y),
+                Binary::Xlogy => {
+                    if x == 0.0 {
+                        0.0
+                    } else {
+                        x * y.ln()
+                    }
+                }
+                Binary::Xdivy => {
+                    if x == 0.0 {
+                        0.0
+                    } else {
+                        x / y
+                    }
+                }
+                Binary::Gt => f64::from(u8::from(x > y)),
+                Binary::Eq => f64::from(u8::from(x == y)),
+            }
+        }
+        Op::Powi(a, n) => k(a)?.powi(n),
+        _ => return None,
+    })
+}
+
+/// The parts of a max-shifted log-sum-exp of a vector `x`.
+struct LseParts {
+    /// `e^(x - shift)`, elementwise.
+    exps: NodeId,
+    /// `sum(exps)`.
+    total: NodeId,
+    /// `logsumexp(x) = shift + ln(total)`.
+    lse: NodeId,
+    /// With a label `y` over `x`'s dim: `sum_{j≠y} exps_j`, `exps_y`, and
+    /// `x_y - shift`.
+    split: Option<(NodeId, NodeId, NodeId)>,
+}
+
+fn lse_parts(g: &mut Graph, x: NodeId, label: Option<InputId>) -> LseParts {
+    let max = g.intern(Op::Reduce(Reduction::ShiftMax, x));
+    let shift = un(g, Unary::FiniteOrZero, max);
+    let centred = bin(g, Binary::Sub, x, shift);
+    let exps = un(g, Unary::Exp, centred);
+    let (total, split) = match label {
+        Some(y) => {
+            let hot = g.intern(Op::OneHot(y));
+            let zero = g.constant_node(0.0);
+            let others = build(g, Op::Select(hot, zero, exps));
+            let rest = sum(g, others);
+            let at_label = index(g, exps, y);
+            let label_centred = index(g, centred, y);
+            (
+                bin(g, Binary::Add, rest, at_label),
+                Some((rest, at_label, label_centred)),
+            )
+        }
+        None => (sum(g, exps), None),
+    };
+    let log_total = un(g, Unary::Ln, total);
+    let lse = bin(g, Binary::Add, shift, log_total);
+    LseParts {
+        exps,
+        total,
+        lse,
+        split,
+    }
+}
+
+/// Lowers log-sum-exps to max-shifted sums and gives the cross-entropy of a
+/// class label its cancellation-free forms (see the module docs).
+pub fn expand(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    // Vectors with a label cross-entropy on them: their log-sum-exp is
+    // computed with the label's term split off, and serves both forms.
+    let mut labelled: HashMap<NodeId, InputId> = HashMap::new();
+    for id in src.reachable(roots) {
+        if let Some((x, y)) = src
+            .as_label_cross_entropy(id)
+            .or_else(|| src.as_softmax_minus_onehot(id))
+        {
+            labelled.entry(x).or_insert(y);
+        }
+    }
+    let mut translated: HashMap<NodeId, NodeId> = HashMap::new();
+    rebuild(src, roots, |src, old, op, dst| {
+        let new = expand_node(src, old, op, dst, &labelled, &translated);
+        translated.insert(old, new);
+        new
+    })
+}
+
+fn expand_node(
+    src: &Graph,
+    old: NodeId,
+    op: Op,
+    dst: &mut Graph,
+    labelled: &HashMap<NodeId, InputId>,
+    translated: &HashMap<NodeId, NodeId>,
+) -> NodeId {
+    let parts = |dst: &mut Graph, x_old: NodeId| {
+        lse_parts(dst, translated[&x_old], labelled.get(&x_old).copied())
+    };
+    if let Some((x, y)) = src.as_label_cross_entropy(old) {
+        if labelled.get(&x) == Some(&y) {
+            let p = parts(dst, x);
+            let (rest, at_label, label_centred) = p.split.expect("labelled vectors are split");
+            // gap = shift - x_y ≥ 0 when the max is finite.
+            let gap = un(dst, Unary::Neg, label_centred);
+            // Far from the max: gap + ln(total), two non-negative terms.
+            let log_total = un(dst, Unary::Ln, p.total);
+            let far = bin(dst, Binary::Add, gap, log_total);
+            // Near it: ln(total / e_y) = log1p(rest / e_y), exact when the
+            // sample is confidently right (rest ≪ 1), where ln(total) rounds to 0.
+            let ratio = bin(dst, Binary::Div, rest, at_label);
+            let near = un(dst, Unary::Log1p, ratio);
+            let one = dst.constant_node(1.0);
+            let is_far = bin(dst, Binary::Gt, gap, one);
+            return build(dst, Op::Select(is_far, far, near));
+        }
+    }
+    if let Some((x, y)) = src.as_softmax_minus_onehot(old) {
+        if labelled.get(&x) == Some(&y) {
+            let p = parts(dst, x);
+            let (rest, _, _) = p.split.expect("labelled vectors are split");
+            let inv = un(dst, Unary::Recip, p.total);
+            // At the label: p_y - 1 = -(sum_{j≠y} p_j), with no cancellation.
+            let rest_share = bin(dst, Binary::Mul, rest, inv);
+            let at_label = un(dst, Unary::Neg, rest_share);
+            let elsewhere = bin(dst, Binary::Mul, p.exps, inv);
+            let hot = dst.intern(Op::OneHot(y));
+            return build(dst, Op::Select(hot, at_label, elsewhere));
+        }
+    }
+    if let Some(x) = src.as_softmax(old) {
+        let p = parts(dst, x);
+        let inv = un(dst, Unary::Recip, p.total);
+        return bin(dst, Binary::Mul, p.exps, inv);
+    }
+    match op {
+        Op::Reduce(Reduction::LogSumExp, _) => {
+            let Op::Reduce(_, x_old) = src.op(old) else {
+                unreachable!()
+            };
+            parts(dst, x_old).lse
+        }
+        // One reciprocal per row and a multiplication per element, instead of
+        // a division per element.
+        Op::Binary(Binary::Div, x, y)
+            if dst.shape(x) != Shape::Scalar && dst.shape(y) == Shape::Scalar =>
+        {
+            let inv = un(dst, Unary::Recip, y);
+            bin(dst, Binary::Mul, x, inv)
+        }
+        other => build(dst, other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::tests::sample_graph;
+
+    fn input(g: &mut Graph, i: u16) -> NodeId {
+        g.intern(Op::Input(InputId(i)))
+    }
+
+    #[test]
+    fn log_of_softmax_becomes_log_softmax() {
+        let mut g = sample_graph();
+        let z = input(&mut g, 0);
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let c = g.intern(Op::Binary(Binary::Sub, z, lse));
+        let p = g.intern(Op::Unary(Unary::Exp, c));
+        let lp = g.intern(Op::Unary(Unary::Ln, p));
+        let (g2, roots) = simplify(&g, &[lp]);
+        assert_eq!(g2.display(roots[0]).to_string(), "z - logsumexp(z)");
+    }
+
+    #[test]
+    fn log_sigmoid_and_log1p_rewrites() {
+        let mut g = sample_graph();
+        let t = input(&mut g, 2);
+        let s = g.intern(Op::Unary(Unary::Sigmoid, t));
+        let ls = g.intern(Op::Unary(Unary::Ln, s));
+        let one = g.constant_node(1.0);
+        let sum = g.intern(Op::Binary(Binary::Add, one, t));
+        let l1p = g.intern(Op::Unary(Unary::Ln, sum));
+        let e = g.intern(Op::Unary(Unary::Exp, t));
+        let em1 = g.intern(Op::Binary(Binary::Sub, e, one));
+        let (g2, r) = simplify(&g, &[ls, l1p, em1]);
+        assert_eq!(g2.display(r[0]).to_string(), "-softplus(-t)");
+        assert_eq!(g2.display(r[1]).to_string(), "log1p(t)");
+        assert_eq!(g2.display(r[2]).to_string(), "expm1(t)");
+    }
+
+    #[test]
+    fn constants_fold_and_identities_vanish() {
+        let mut g = sample_graph();
+        let t = input(&mut g, 2);
+        let two = g.constant_node(2.0);
+        let three = g.constant_node(3.0);
+        let six = g.intern(Op::Binary(Binary::Mul, two, three));
+        let one = g.constant_node(1.0);
+        let t1 = g.intern(Op::Binary(Binary::Mul, t, one));
+        let r = g.intern(Op::Binary(Binary::Add, t1, six));
+        let (g2, roots) = simplify(&g, &[r]);
+        assert_eq!(g2.display(roots[0]).to_string(), "t + 6.0");
+    }
+
+    #[test]
+    fn labelled_cross_entropy_is_expanded_without_cancellation() {
+        let mut g = sample_graph();
+        let z = input(&mut g, 0);
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let zy = g.intern(Op::Index(z, InputId(1)));
+        let ce = g.intern(Op::Binary(Binary::Sub, lse, zy));
+        let (g2, roots) = expand(&g, &[ce]);
+        let text = g2.display(roots[0]).to_string();
+        assert!(text.starts_with("select(gt("), "{text}");
+        assert!(text.contains("log1p("), "{text}");
+        assert!(
+            !g2.reachable(&roots)
+                .iter()
+                .any(|&n| matches!(g2.op(n), Op::Reduce(Reduction::LogSumExp, _))),
+            "no log-sum-exp survives expansion"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! Stage 5: scheduling one sample's work into the fewest passes over its rows.
+//!
+//! Every node gets a *level*: leaves are at 0, an elementwise node is at the
+//! level of its latest operand, and a reduction is one level above its
+//! operand (its result exists only after a whole pass). A vector node at
+//! level `k` is computed inside pass `k` over its dim; all reductions over
+//! the same dim whose operands are at the same level share that pass (the
+//! maxima of a student's and a teacher's logits, then their sums of
+//! exponentials). Gradient rows are written in the last pass over their dim,
+//! so the value terms and the gradient come out of the same loop.
+//!
+//! Scalars that depend on nothing per sample (`1 / temp`, `temp²`) are
+//! hoisted out of the batch loop.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::ir::{DimId, Graph, InputId, NodeId, Op, Shape};
+
+/// Where a per-sample result goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Output {
+    /// A per-sample scalar the caller of the schedule reads after the steps
+    /// (the loss, a denominator, the gradient of a scalar input).
+    Scalar(NodeId),
+    /// The gradient row of a vector input, written element by element. The
+    /// node may be scalar-shaped (the same number for every element).
+    Row {
+        input: InputId,
+        dim: DimId,
+        node: NodeId,
+    },
+}
+
+/// One pass over the elements of a dim.
+#[derive(Debug)]
+pub struct Pass {
+    pub dim: DimId,
+    /// Vector nodes evaluated per element, in dependency order.
+    pub elements: Vec<NodeId>,
+    /// Reduction nodes accumulated in this pass.
+    pub reductions: Vec<NodeId>,
+    /// Gradient rows written in this pass: `(input, node)`.
+    pub writes: Vec<(InputId, NodeId)>,
+}
+
+/// One step of a sample's computation.
+#[derive(Debug)]
+pub enum Step {
+    /// Compute a scalar node.
+    Scalar(NodeId),
+    /// Run a pass.
+    Pass(Pass),
+}
+
+/// The plan the emitter follows.
+#[derive(Debug)]
+pub struct Schedule {
+    /// Scalars computed once for the batch, in dependency order.
+    pub hoisted: Vec<NodeId>,
+    /// A sample's steps, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Schedule {
+    /// Number of passes over row elements per sample.
+    pub fn passes(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s, Step::Pass(_)))
+            .count()
+    }
+}
+
+/// Plans the computation of `outputs`.
+pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
+    let roots: Vec<NodeId> = outputs
+        .iter()
+        .map(|o| match *o {
+            Output::Scalar(n) | Output::Row { node: n, .. } => n,
+        })
+        .collect();
+    let order = g.reachable(&roots);
+
+    let mut level: HashMap<NodeId, usize> = HashMap::new();
+    let mut invariant: HashSet<NodeId> = HashSet::new();
+    for &n in &order {
+        let op = g.op(n);
+        let l = match op {
+            Op::Reduce(_, x) => level[&x] + 1,
+            _ => op.operands().map(|a| level[&a]).max().unwrap_or(0),
+        };
+        level.insert(n, l);
+        let batch_constant = match op {
+            Op::Const(_) | Op::DimLen(_) => true,
+            Op::Input(i) => {
+                g.inputs[i.0 as usize].kind.shape() == Some(Shape::Scalar)
+                    && !g.inputs[i.0 as usize].kind.is_per_sample()
+            }
+            Op::Reduce(..) | Op::Index(..) | Op::OneHot(_) => false,
+            _ => g.shape(n) == Shape::Scalar && op.operands().all(|a| invariant.contains(&a)),
+        };
+        if batch_constant {
+            invariant.insert(n);
+        }
+    }
+
+    // Passes, keyed by (level, dim) so that they run in level order.
+    let mut passes: BTreeMap<(usize, DimId), Pass> = BTreeMap::new();
+    for &n in &order {
+        if let Op::Reduce(_, x) = g.op(n) {
+            let Shape::Vector(dim) = g.shape(x) else {
+                continue;
+            };
+            passes
+                .entry((level[&x], dim))
+                .or_insert_with(|| Pass {
+                    dim,
+                    elements: vec![],
+                    reductions: vec![],
+                    writes: vec![],
+                })
+                .reductions
+                .push(n);
+        }
+    }
+    for o in outputs {
+        if let Output::Row { input, dim, node } = *o {
+            // The last pass over the dim that can compute the node, or a new one.
+            let last = passes
+                .keys()
+                .filter(|&&(l, d)| d == dim && l >= level[&node])
+                .map(|&(l, _)| l)
+                .max();
+            let key = (last.unwrap_or(level[&node]), dim);
+            passes
+                .entry(key)
+                .or_insert_with(|| Pass {
+                    dim,
+                    elements: vec![],
+                    reductions: vec![],
+                    writes: vec![],
+                })
+                .writes
+                .push((input, node));
+        }
+    }
+    for pass in passes.values_mut() {
+        let mut seeds: Vec<NodeId> = pass
+            .reductions
+            .iter()
+            .filter_map(|&r| g.op(r).operands().next())
+            .collect();
+        seeds.extend(pass.writes.iter().map(|&(_, n)| n));
+        pass.elements = vector_closure(g, &seeds);
+    }
+
+    let is_computed_scalar = |n: NodeId| {
+        g.shape(n) == Shape::Scalar
+            && !matches!(
+                g.op(n),
+                Op::Const(_) | Op::Input(_) | Op::DimLen(_) | Op::Reduce(..)
+            )
+    };
+    let hoisted: Vec<NodeId> = order
+        .iter()
+        .copied()
+        .filter(|&n| invariant.contains(&n) && is_computed_scalar(n))
+        .collect();
+    let mut by_level: BTreeMap<usize, Vec<NodeId>> = BTreeMap::new();
+    for &n in &order {
+        if is_computed_scalar(n) && !invariant.contains(&n) {
+            by_level.entry(level[&n]).or_default().push(n);
+        }
+    }
+    let max_level = level.values().copied().max().unwrap_or(0);
+    let mut steps = Vec::new();
+    for l in 0..=max_level {
+        if let Some(scalars) = by_level.remove(&l) {
+            steps.extend(scalars.into_iter().map(Step::Scalar));
+        }
+        let keys: Vec<(usize, DimId)> = passes.keys().copied().filter(|&(pl, _)| pl == l).collect();
+        for k in keys {
+            steps.push(Step::Pass(
+                passes.remove(&k).expect("key taken from the map"),
+            ));
+        }
+    }
+    Schedule { hoisted, steps }
+}
+
+/// The vector nodes `seeds` need, stopping at scalars, in dependency order.
+fn vector_closure(g: &Graph, seeds: &[NodeId]) -> Vec<NodeId> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<NodeId> = seeds
+        .iter()
+        .copied()
+        .filter(|&s| g.shape(s) != Shape::Scalar)
+        .collect();
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n) {
+            continue;
+        }
+        stack.extend(g.op(n).operands().filter(|&a| g.shape(a) != Shape::Scalar));
+    }
+    let mut nodes: Vec<NodeId> = seen.into_iter().collect();
+    nodes.sort();
+    nodes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::tests::sample_graph;
+    use crate::ir::{Binary, Reduction, Unary};
+    use crate::rewrite;
+
+    /// Cross-entropy value and gradient: a max pass, a sum pass, and a
+    /// third pass that writes the gradient.
+    #[test]
+    fn cross_entropy_takes_three_passes() {
+        let mut g = sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let zy = g.intern(Op::Index(z, InputId(1)));
+        let ce = g.intern(Op::Binary(Binary::Sub, lse, zy));
+        let grad = crate::diff::gradients(&mut g, ce)[0].1;
+        let (g, roots) = rewrite::simplify(&g, &[ce, grad]);
+        let (g, roots) = rewrite::expand(&g, &roots);
+        let s = schedule(
+            &g,
+            &[
+                Output::Scalar(roots[0]),
+                Output::Row {
+                    input: InputId(0),
+                    dim: DimId(0),
+                    node: roots[1],
+                },
+            ],
+        );
+        assert_eq!(s.passes(), 3, "{s:#?}");
+        let Some(Step::Pass(last)) = s.steps.iter().rev().find(|s| matches!(s, Step::Pass(_)))
+        else {
+            panic!()
+        };
+        assert_eq!(last.writes.len(), 1);
+        assert!(last.reductions.is_empty());
+    }
+
+    #[test]
+    fn reductions_of_one_level_share_a_pass_and_constants_are_hoisted() {
+        let mut g = sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let t = g.intern(Op::Input(InputId(2)));
+        let inv = g.intern(Op::Unary(Unary::Recip, t));
+        let scaled = g.intern(Op::Binary(Binary::Mul, z, inv));
+        let a = g.intern(Op::Reduce(Reduction::Sum, scaled));
+        let e = g.intern(Op::Unary(Unary::Exp, z));
+        let b = g.intern(Op::Reduce(Reduction::Max, e));
+        let total = g.intern(Op::Binary(Binary::Add, a, b));
+        let s = schedule(&g, &[Output::Scalar(total)]);
+        assert_eq!(s.passes(), 1);
+        assert_eq!(s.hoisted, vec![inv]);
+    }
+}
