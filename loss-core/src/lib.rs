@@ -17,6 +17,7 @@ pub mod __private {
     //! Support for generated code; not a public API.
     pub use crate::private::*;
 }
+pub mod math;
 #[cfg(feature = "nalgebra")]
 mod nalgebra_impls;
 mod private;

@@ -1,0 +1,94 @@
+//! The logistic sigmoid `1 / (1 + e^-x)` and softplus `ln(1 + e^x)`.
+//!
+//! Both evaluate `e^-|x|`, which never overflows, and choose the branch with a
+//! select:
+//!
+//! - `sigmoid(x) = 1 / (1 + t)` for `x >= 0`, `t / (1 + t)` for `x < 0`, with
+//!   `t = e^-|x|`; full relative accuracy in both tails.
+//! - `softplus(x) = max(x, 0) + ln(1 + t)`.
+
+use super::{exp_f32, exp_f64, log1p_f32, log1p_f64};
+
+/// `|x|` by clearing the sign bit (`f32::abs` is not in `core` before 1.85).
+#[inline(always)]
+fn abs_f32(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() & 0x7fff_ffff)
+}
+
+/// `|x|` by clearing the sign bit.
+#[inline(always)]
+fn abs_f64(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() & 0x7fff_ffff_ffff_ffff)
+}
+
+/// The logistic sigmoid `1 / (1 + e^-x)` for `f32`, vectorisable.
+///
+/// **Error: at most 2.41 ULP** (for `x < 0` the errors of `t`, of `1 + t` and
+/// of the division add up), proven over all non-trivial inputs by
+/// `sigmoid_f32_all_inputs` in `tests/math_f32_exhaustive.rs`.
+/// `sigmoid(+inf) = 1`, `sigmoid(-inf) = 0`, NaN for NaN.
+///
+/// ```
+/// use loss_core::math::sigmoid_f32;
+/// assert_eq!(sigmoid_f32(0.0), 0.5);
+/// assert_eq!(sigmoid_f32(100.0), 1.0);
+/// assert!(sigmoid_f32(-100.0) > 0.0);
+/// ```
+#[inline(always)]
+pub fn sigmoid_f32(x: f32) -> f32 {
+    let t = exp_f32(-abs_f32(x));
+    let num = if x < 0.0 { t } else { 1.0 };
+    num / (1.0 + t)
+}
+
+/// The logistic sigmoid `1 / (1 + e^-x)` for `f64`, vectorisable.
+///
+/// As [`sigmoid_f32`]. **Error: at most 1.5 ULP**, measured by the
+/// `sigmoid_f64_*` tests in `tests/math_f64.rs`.
+///
+/// ```
+/// use loss_core::math::sigmoid_f64;
+/// assert_eq!(sigmoid_f64(0.0), 0.5);
+/// assert_eq!(sigmoid_f64(f64::NEG_INFINITY), 0.0);
+/// ```
+#[inline(always)]
+pub fn sigmoid_f64(x: f64) -> f64 {
+    let t = exp_f64(-abs_f64(x));
+    let num = if x < 0.0 { t } else { 1.0 };
+    num / (1.0 + t)
+}
+
+/// Softplus `ln(1 + e^x)` for `f32`, vectorisable, never overflowing.
+///
+/// **Error: at most 1.64 ULP** (the errors of `e^-|x|` and of `log1p` add
+/// up near `x = -1`), proven over all non-trivial inputs by
+/// `softplus_f32_all_inputs` in `tests/math_f32_exhaustive.rs`.
+/// `softplus(+inf) = +inf`, `softplus(-inf) = 0`, NaN for NaN.
+///
+/// ```
+/// use loss_core::math::softplus_f32;
+/// assert!((softplus_f32(0.0) - core::f32::consts::LN_2).abs() <= f32::EPSILON);
+/// assert_eq!(softplus_f32(1000.0), 1000.0);
+/// assert!(softplus_f32(-50.0) > 0.0);
+/// ```
+#[inline(always)]
+pub fn softplus_f32(x: f32) -> f32 {
+    let positive = if x > 0.0 { x } else { 0.0 };
+    positive + log1p_f32(exp_f32(-abs_f32(x)))
+}
+
+/// Softplus `ln(1 + e^x)` for `f64`, vectorisable, never overflowing.
+///
+/// As [`softplus_f32`]. **Error: at most 1.5 ULP**, measured by the
+/// `softplus_f64_*` tests in `tests/math_f64.rs`.
+///
+/// ```
+/// use loss_core::math::softplus_f64;
+/// assert!((softplus_f64(0.0) - core::f64::consts::LN_2).abs() <= f64::EPSILON);
+/// assert_eq!(softplus_f64(1e300), 1e300);
+/// ```
+#[inline(always)]
+pub fn softplus_f64(x: f64) -> f64 {
+    let positive = if x > 0.0 { x } else { 0.0 };
+    positive + log1p_f64(exp_f64(-abs_f64(x)))
+}

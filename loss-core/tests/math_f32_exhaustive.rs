@@ -1,0 +1,288 @@
+//! Exhaustive proofs of the f32 error bounds of `loss_core::math`.
+//!
+//! Every test runs its function on every f32 input where the function is not
+//! trivial (a constant, the input itself, or NaN), and on every 61st of all
+//! 2^32 bit patterns (NaNs, infinities, zeros and subnormals included); each
+//! test states why the rest is trivial. It compares each result with the `f64`
+//! function of `std` (glibc: error below 1 ULP of f64, that is below 2^-28
+//! ULP of f32, negligible next to the bounds), as real numbers:
+//! `error = |result - reference| / ulp_f32(reference)`.
+//!
+//! Run with `cargo test --release -p loss-core --test math_f32_exhaustive --
+//! --nocapture` to see the measured maxima; in a debug build they are ignored
+//! (hours instead of seconds).
+
+use loss_core::math;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Inputs per work item; a thread takes the next item from a shared counter.
+const CHUNK: u64 = 1 << 20;
+/// Inputs per call of the vectorised loop.
+const BATCH: usize = 4096;
+
+/// Error of `got` in ULPs of f32 at the exact value `exact`.
+///
+/// An infinite result is exact beyond the overflow threshold, elsewhere it
+/// counts as `±2^128` (the next power of two above `f32::MAX`). NaN must meet NaN; a zero must have the sign of the exact zero.
+fn ulp_error(got: f32, exact: f64) -> f64 {
+    if exact.is_nan() || got.is_nan() {
+        return if exact.is_nan() && got.is_nan() {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    if exact.is_infinite() {
+        return if f64::from(got) == exact {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    if exact == 0.0 {
+        return if got.to_bits() == (exact as f32).to_bits() {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    // Beyond `f32::MAX + ulp / 2` the correctly rounded result is infinity.
+    let overflow = 2f64.powi(128) - 2f64.powi(103);
+    if exact.abs() >= overflow && got.is_infinite() && f64::from(got).signum() == exact.signum() {
+        return 0.0;
+    }
+    let got = if got.is_infinite() {
+        2f64.powi(128).copysign(f64::from(got))
+    } else {
+        f64::from(got)
+    };
+    let binade = ((exact.abs().to_bits() >> 52) as i32 - 1023).clamp(-126, 127);
+    (got - exact).abs() / 2f64.powi(binade - 23)
+}
+
+/// A set of inputs: the bit patterns `start, start + step, ...` below `end`.
+#[derive(Clone, Copy)]
+struct Sweep {
+    start: u64,
+    end: u64,
+    step: u64,
+}
+
+/// Every bit pattern from `lo` to `hi` (both included).
+const fn dense(lo: u32, hi: u32) -> Sweep {
+    Sweep {
+        start: lo as u64,
+        end: hi as u64 + 1,
+        step: 1,
+    }
+}
+
+/// Every 61st bit pattern of all 2^32: the trivial parts of a domain (results
+/// that are constants, the input itself, or NaN), checked by sampling.
+const SPARSE: Sweep = Sweep {
+    start: 0,
+    end: 1 << 32,
+    step: 61,
+};
+
+/// Largest error of `kernel` against `reference` over the inputs of `sweeps`,
+/// and the first input where it occurs.
+fn max_error(
+    sweeps: &[Sweep],
+    kernel: fn(&[f32], &mut [f32]),
+    reference: fn(f64) -> f64,
+) -> (f64, f32) {
+    // Work items: (sweep, first index, last index) of CHUNK indices each.
+    let items: Vec<(Sweep, u64, u64)> = sweeps
+        .iter()
+        .flat_map(|&s| {
+            let n = (s.end - s.start).div_ceil(s.step);
+            (0..n)
+                .step_by(CHUNK as usize)
+                .map(move |i| (s, i, (i + CHUNK).min(n)))
+        })
+        .collect();
+    let next = AtomicU64::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut worst = (0.0_f64, 0.0_f32);
+                    let mut x = vec![0.0_f32; BATCH];
+                    let mut y = vec![0.0_f32; BATCH];
+                    loop {
+                        let item = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(&(sweep, first, last)) = items.get(item) else {
+                            return worst;
+                        };
+                        for batch in (first..last).step_by(BATCH) {
+                            let n = ((last - batch) as usize).min(BATCH);
+                            for (i, v) in x[..n].iter_mut().enumerate() {
+                                let bits = sweep.start + (batch + i as u64) * sweep.step;
+                                *v = f32::from_bits(bits as u32);
+                            }
+                            kernel(&x[..n], &mut y[..n]);
+                            for (&xi, &yi) in x[..n].iter().zip(&y[..n]) {
+                                let e = ulp_error(yi, reference(f64::from(xi)));
+                                if e > worst.0 {
+                                    worst = (e, xi);
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a })
+    })
+}
+
+fn check(
+    name: &str,
+    bound: f64,
+    sweeps: &[Sweep],
+    kernel: fn(&[f32], &mut [f32]),
+    reference: fn(f64) -> f64,
+) {
+    let (err, at) = max_error(sweeps, kernel, reference);
+    eprintln!(
+        "{name}: max error {err:.4} ULP at x = {at:e} ({:#010x})",
+        at.to_bits()
+    );
+    assert!(
+        err <= bound,
+        "{name}: {err} ULP at {at:e} exceeds the documented {bound}"
+    );
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn exp_f32_all_inputs() {
+    // Dense: 2^-25 <= |x|, x <= 89, x >= -104. Outside: `exp_f32` clamps to
+    // +-89 / -104 first (so the dense results at the ends cover it), and for
+    // |x| < 2^-25 the reduction gives k = 0, hi = 1, lo ~ x and the result
+    // rounds to 1, the correctly rounded value; the sparse sweep confirms.
+    let sweeps = [
+        dense(0x3300_0000, 0x42b2_0000),
+        dense(0xb300_0000, 0xc2d0_0000),
+        SPARSE,
+    ];
+    check("exp_f32", 0.78, &sweeps, math::exp_slice, f64::exp);
+    // Normal results (x >= ln 2^-126): only the final rounding is large. In
+    // the subnormal range `(hi + lo) 2^k` is rounded twice.
+    let normal = [
+        dense(0x3300_0000, 0x42b2_0000),
+        dense(0xb300_0000, 0xc2ae_ac4f),
+    ];
+    check(
+        "exp_f32 (normal results)",
+        0.70,
+        &normal,
+        math::exp_slice,
+        f64::exp,
+    );
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn ln_f32_all_inputs() {
+    // Dense: every non-negative number; negative numbers give NaN (sparse).
+    check(
+        "ln_f32",
+        0.89,
+        &[dense(0, 0x7f80_0000), SPARSE],
+        math::ln_slice,
+        f64::ln,
+    );
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn log1p_f32_all_inputs() {
+    // Dense: x >= 2^-30 and -1 <= x <= -2^-30. For |x| < 2^-30, u = 1 and the
+    // result is c / u = x, within x^2 / 2 < 2^-31 |x| of the exact value; below
+    // -1 it is NaN (sparse).
+    let sweeps = [
+        dense(0x3080_0000, 0x7f80_0000),
+        dense(0xb080_0000, 0xbf80_0000),
+        SPARSE,
+    ];
+    check("log1p_f32", 0.9, &sweeps, math::log1p_slice, f64::ln_1p);
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn expm1_f32_all_inputs() {
+    // Dense: 2^-30 <= x <= 89 and -18 <= x <= -2^-30. Outside: clamped to 89 /
+    // -30 (the result at -18 already rounds to -1); for |x| < 2^-30 the result
+    // is x rounded from x + x^2 q, the exact value within 2^-31 |x|.
+    let sweeps = [
+        dense(0x3080_0000, 0x42b2_0000),
+        dense(0xb080_0000, 0xc190_0000),
+        SPARSE,
+    ];
+    check("expm1_f32", 1.09, &sweeps, math::expm1_slice, f64::exp_m1);
+}
+
+fn sigmoid_f64(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn softplus_f64(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn sigmoid_f32_all_inputs() {
+    // Dense: 2^-26 <= x <= 18, -104 <= x <= -2^-26. Outside: e^-|x| is below
+    // 2^-25 (the result rounds to 1), or the result is below 2^-150 (0), or
+    // |x| < 2^-26 and the result 1/2 + x/4 rounds to 1/2.
+    let sweeps = [
+        dense(0x3280_0000, 0x4190_0000),
+        dense(0xb280_0000, 0xc2d0_0000),
+        SPARSE,
+    ];
+    check(
+        "sigmoid_f32",
+        1.5,
+        &sweeps,
+        math::sigmoid_slice,
+        sigmoid_f64,
+    );
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn softplus_f32_all_inputs() {
+    // Dense: 2^-26 <= x <= 20, -104 <= x <= -2^-26. Outside: the result is x
+    // (e^-x below half an ULP of x), 0 (below 2^-150), or ln 2 + x/2 which
+    // rounds to ln 2.
+    let sweeps = [
+        dense(0x3280_0000, 0x41a0_0000),
+        dense(0xb280_0000, 0xc2d0_0000),
+        SPARSE,
+    ];
+    check(
+        "softplus_f32",
+        1.5,
+        &sweeps,
+        math::softplus_slice,
+        softplus_f64,
+    );
+}
+
+#[test]
+fn ulp_error_measures_in_f32_ulps() {
+    assert_eq!(ulp_error(1.0, 1.0), 0.0);
+    assert_eq!(ulp_error(1.0, 1.0 + f64::from(f32::EPSILON) / 2.0), 0.5);
+    assert_eq!(ulp_error(f32::from_bits(1), 0.0), f64::INFINITY);
+    assert_eq!(ulp_error(0.0, 2f64.powi(-150)), 0.5);
+    assert_eq!(ulp_error(f32::INFINITY, f64::from(f32::MAX)), 1.0);
+    assert_eq!(ulp_error(-0.0, 0.0), f64::INFINITY);
+    assert_eq!(ulp_error(f32::NAN, f64::NAN), 0.0);
+}
