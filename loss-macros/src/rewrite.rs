@@ -181,9 +181,15 @@ fn binary(
                 un(g, Unary::Neg, p)
             }
             // c1 * (c2 * z) = (c1 c2) * z
-            (Some(k1), None, _, Op::Binary(Binary::Mul, p, q)) if g.constant(p).is_some() => {
-                let k = g.constant_node(k1 * g.constant(p).unwrap_or(1.0));
-                bin(g, Binary::Mul, k, q)
+            (Some(k1), None, _, Op::Binary(Binary::Mul, p, q)) | (None, Some(k1), Op::Binary(Binary::Mul, p, q), _)
+                if g.constant(p).is_some() || g.constant(q).is_some() =>
+            {
+                let (k2, z) = match g.constant(p) {
+                    Some(k2) => (k2, q),
+                    None => (g.constant(q).unwrap_or(1.0), p),
+                };
+                let k = g.constant_node(k1 * k2);
+                bin(g, Binary::Mul, k, z)
             }
             _ => g.intern(Op::Binary(b, x, y)),
         },

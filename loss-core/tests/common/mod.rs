@@ -1,0 +1,146 @@
+//! Helpers shared by the integration tests: a seeded generator, independent
+//! f64 reference formulas and central differences.
+#![allow(dead_code)]
+
+/// SplitMix64: deterministic, dependency-free test data.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    pub fn vec(&mut self, len: usize, lo: f64, hi: f64) -> Vec<f64> {
+        (0..len).map(|_| self.uniform(lo, hi)).collect()
+    }
+    pub fn labels(&mut self, n: usize, classes: usize) -> Vec<usize> {
+        (0..n).map(|_| self.below(classes)).collect()
+    }
+    /// Rows of probabilities; each row sums to 1 and about a third are zeros.
+    pub fn probabilities(&mut self, n: usize, c: usize) -> Vec<f64> {
+        let mut out = Vec::with_capacity(n * c);
+        for _ in 0..n {
+            let mut row: Vec<f64> = (0..c)
+                .map(|_| {
+                    if self.below(3) == 0 {
+                        0.0
+                    } else {
+                        self.uniform(0.01, 1.0)
+                    }
+                })
+                .collect();
+            if row.iter().all(|&x| x == 0.0) {
+                row[self.below(c)] = 1.0;
+            }
+            let total: f64 = row.iter().sum();
+            out.extend(row.iter().map(|x| x / total));
+        }
+        out
+    }
+}
+
+/// `ln(sum(exp(z)))`, shifted by the maximum.
+pub fn logsumexp(z: &[f64]) -> f64 {
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    m + z.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+pub fn softmax(z: &[f64]) -> Vec<f64> {
+    let lse = logsumexp(z);
+    z.iter().map(|x| (x - lse).exp()).collect()
+}
+
+pub fn log_softmax(z: &[f64]) -> Vec<f64> {
+    let lse = logsumexp(z);
+    z.iter().map(|x| x - lse).collect()
+}
+
+/// KL(p ‖ softmax(z)) with 0·ln 0 = 0.
+pub fn kl_to_softmax(p: &[f64], z: &[f64]) -> f64 {
+    let lq = log_softmax(z);
+    p.iter()
+        .zip(&lq)
+        .map(|(&pj, &lqj)| if pj == 0.0 { 0.0 } else { pj * (pj.ln() - lqj) })
+        .sum()
+}
+
+pub fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        x.exp() / (1.0 + x.exp())
+    }
+}
+
+/// Central difference of `f` at `x` along coordinate `k`, with step `h`
+/// relative to the coordinate's size, Richardson-extrapolated once.
+pub fn central_difference(f: &dyn Fn(&[f64]) -> f64, x: &[f64], k: usize) -> f64 {
+    let h = 1e-4 * x[k].abs().max(1.0);
+    let at = |d: f64| {
+        let mut y = x.to_vec();
+        y[k] += d;
+        f(&y)
+    };
+    let d1 = (at(h) - at(-h)) / (2.0 * h);
+    let d2 = (at(h / 2.0) - at(-h / 2.0)) / h;
+    (4.0 * d2 - d1) / 3.0
+}
+
+/// The largest `|a_i - b_i|` divided by the largest `|b_i|` (or 1 if all are tiny).
+pub fn max_relative_error(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0_f64, |m, x| m.max(x.abs())).max(1e-300);
+    a.iter()
+        .zip(b)
+        .fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+/// Distance between two f64 in units in the last place.
+pub fn ulps_f64(a: f64, b: f64) -> u64 {
+    if a == b {
+        return 0;
+    }
+    let key = |x: f64| {
+        let bits = x.to_bits() as i64;
+        if bits < 0 {
+            i64::MIN - bits
+        } else {
+            bits
+        }
+    };
+    key(a).abs_diff(key(b))
+}
+
+/// Distance between two f32 in units in the last place.
+pub fn ulps_f32(a: f32, b: f32) -> u32 {
+    if a == b {
+        return 0;
+    }
+    let key = |x: f32| {
+        let bits = x.to_bits() as i32;
+        if bits < 0 {
+            i32::MIN - bits
+        } else {
+            bits
+        }
+    };
+    key(a).abs_diff(key(b))
+}

@@ -1,0 +1,714 @@
+//! The three composites of the mission, declared with `loss!`, checked for
+//! value and every requested gradient against independent f64 formulas
+//! written here and against central differences, on ordinary and hard
+//! inputs, through slices and nalgebra matrices.
+
+mod common;
+
+use common::*;
+use loss_core::{loss, LossError, Rows};
+use nalgebra::DMatrix;
+
+loss! {
+    /// Class-weighted cross-entropy plus β·KL(q ‖ softmax(z)).
+    pub fn weighted_ce_kl(#[grad] z: Vector<C>, y: Class<C>, w: Weights<C>, q: Vector<C>, beta: Scalar) {
+        w[y] * cross_entropy(z, y) + beta * kl_div(q, softmax(z))
+    }
+
+    /// The same with PyTorch's weighted mean and a learnable β.
+    #[reduce(mean, denominator = w[y])]
+    pub fn weighted_ce_kl_beta(#[grad] z: Vector<C>, y: Class<C>, w: Weights<C>, q: Vector<C>, #[grad] beta: Scalar) {
+        w[y] * cross_entropy(z, y) + beta * kl_div(q, softmax(z))
+    }
+
+    /// Knowledge distillation.
+    pub fn distill(#[grad] s: Vector<C>, t: Vector<C>, y: Class<C>, alpha: Scalar, beta: Scalar, temp: Scalar) {
+        alpha * cross_entropy(s, y) + beta * temp.powi(2) * kl_div(softmax(t / temp), softmax(s / temp))
+    }
+
+    /// Knowledge distillation with a learnable temperature.
+    #[reduce(sum)]
+    pub fn distill_temp(#[grad] s: Vector<C>, t: Vector<C>, y: Class<C>, alpha: Scalar, beta: Scalar, #[grad] temp: Scalar) {
+        alpha * cross_entropy(s, y) + beta * temp.powi(2) * kl_div(softmax(t / temp), softmax(s / temp))
+    }
+
+    /// A VAE's loss: Bernoulli reconstruction from logits plus the Gaussian KL.
+    pub fn vae(#[grad] xl: Vector<D>, x: Vector<D>, #[grad] mu: Vector<K>, #[grad] lv: Vector<K>) {
+        sum(binary_cross_entropy_with_logits(xl, x)) - 0.5 * sum(1.0 + lv - mu.powi(2) - lv.exp())
+    }
+
+    /// Cross-entropy against probabilities, spelled naively.
+    pub fn naive_soft_ce(#[grad] z: Vector<C>, p: Vector<C>) {
+        -sum(p * ln(softmax(z)))
+    }
+
+    /// The builtin it must match.
+    pub fn soft_ce(#[grad] z: Vector<C>, p: Vector<C>) {
+        cross_entropy(z, p)
+    }
+
+    /// Cross-entropy of a label, spelled naively.
+    pub fn naive_ce(#[grad] z: Vector<C>, y: Class<C>) {
+        -ln(softmax(z)[y])
+    }
+
+    /// The builtin.
+    pub fn ce(#[grad] z: Vector<C>, y: Class<C>) {
+        cross_entropy(z, y)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Independent formulas (per batch, f64), written from the math, not the IR.
+
+fn ref_weighted_ce_kl(
+    z: &[f64],
+    y: &[usize],
+    w: &[f64],
+    q: &[f64],
+    beta: f64,
+    c: usize,
+    weighted_mean: bool,
+) -> (f64, Vec<f64>, f64) {
+    let n = y.len();
+    let mut total = 0.0;
+    let mut den = 0.0;
+    let mut grad = vec![0.0; n * c];
+    let mut dbeta = 0.0;
+    for i in 0..n {
+        let zi = &z[i * c..(i + 1) * c];
+        let qi = &q[i * c..(i + 1) * c];
+        let p = softmax(zi);
+        let ce = logsumexp(zi) - zi[y[i]];
+        let kl = kl_to_softmax(qi, zi);
+        total += w[y[i]] * ce + beta * kl;
+        den += w[y[i]];
+        dbeta += kl;
+        let qsum: f64 = qi.iter().sum();
+        for j in 0..c {
+            let hot = if j == y[i] { 1.0 } else { 0.0 };
+            grad[i * c + j] = w[y[i]] * (p[j] - hot) + beta * (p[j] * qsum - qi[j]);
+        }
+    }
+    let scale = if weighted_mean { den } else { n as f64 };
+    grad.iter_mut().for_each(|g| *g /= scale);
+    (total / scale, grad, dbeta / scale)
+}
+
+/// Distillation per batch (sum reduction): value, d/ds, d/dT.
+fn ref_distill(
+    s: &[f64],
+    t: &[f64],
+    y: &[usize],
+    alpha: f64,
+    beta: f64,
+    temp: f64,
+    c: usize,
+) -> (f64, Vec<f64>, f64) {
+    let n = y.len();
+    let (mut total, mut dtemp) = (0.0, 0.0);
+    let mut grad = vec![0.0; n * c];
+    for i in 0..n {
+        let si = &s[i * c..(i + 1) * c];
+        let ti = &t[i * c..(i + 1) * c];
+        let u: Vec<f64> = ti.iter().map(|x| x / temp).collect();
+        let v: Vec<f64> = si.iter().map(|x| x / temp).collect();
+        let (p, q) = (softmax(&u), softmax(&v));
+        let (lp, lq) = (log_softmax(&u), log_softmax(&v));
+        let kl: f64 = (0..c)
+            .map(|j| {
+                if p[j] == 0.0 {
+                    0.0
+                } else {
+                    p[j] * (lp[j] - lq[j])
+                }
+            })
+            .sum();
+        total += alpha * (logsumexp(si) - si[y[i]]) + beta * temp * temp * kl;
+        let ps = softmax(si);
+        for j in 0..c {
+            let hot = if j == y[i] { 1.0 } else { 0.0 };
+            grad[i * c + j] = alpha * (ps[j] - hot) + beta * temp * (q[j] - p[j]);
+        }
+        // dKL/dT through u = t/T and v = s/T.
+        let dkl: f64 = -(0..c)
+            .map(|j| p[j] * (lp[j] - lq[j] - kl) * ti[j] + (q[j] - p[j]) * si[j])
+            .sum::<f64>()
+            / (temp * temp);
+        dtemp += beta * (2.0 * temp * kl + temp * temp * dkl);
+    }
+    (total, grad, dtemp)
+}
+
+fn ref_vae(
+    xl: &[f64],
+    x: &[f64],
+    mu: &[f64],
+    lv: &[f64],
+    d: usize,
+    k: usize,
+) -> (f64, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = xl.len() / d;
+    let mut total = 0.0;
+    for i in 0..n {
+        for j in 0..d {
+            let (a, b) = (xl[i * d + j], x[i * d + j]);
+            total += softplus(a) - a * b;
+        }
+        for j in 0..k {
+            let (m, l) = (mu[i * k + j], lv[i * k + j]);
+            total -= 0.5 * (1.0 + l - m * m - l.exp());
+        }
+    }
+    let nf = n as f64;
+    let dxl = xl
+        .iter()
+        .zip(x)
+        .map(|(&a, &b)| (sigmoid(a) - b) / nf)
+        .collect();
+    let dmu = mu.iter().map(|&m| m / nf).collect();
+    let dlv = lv.iter().map(|&l| 0.5 * (l.exp() - 1.0) / nf).collect();
+    (total / nf, dxl, dmu, dlv)
+}
+
+// ---------------------------------------------------------------------------
+
+const SHAPES: &[(usize, usize)] = &[(1, 1), (1, 7), (5, 1), (8, 10), (3, 1000), (17, 33)];
+
+#[test]
+fn weighted_ce_kl_matches_the_formula_and_finite_differences() {
+    let mut rng = Rng::new(1);
+    for &(n, c) in SHAPES {
+        let z = rng.vec(n * c, -6.0, 6.0);
+        let y = rng.labels(n, c);
+        let w = rng.vec(c, 0.1, 2.0);
+        let q = rng.probabilities(n, c);
+        let beta = 0.7;
+        let mut g = vec![0.0; n * c];
+        let v = weighted_ce_kl::value_and_grad(
+            Rows::new(&z, n, c),
+            &y,
+            &w,
+            Rows::new(&q, n, c),
+            beta,
+            &mut g,
+        )
+        .unwrap();
+        let (rv, rg, _) = ref_weighted_ce_kl(&z, &y, &w, &q, beta, c, false);
+        assert!(
+            (v - rv).abs() <= 1e-13 * rv.abs().max(1.0),
+            "{n}x{c}: {v} vs {rv}"
+        );
+        assert!(
+            max_relative_error(&g, &rg) < 1e-12,
+            "{n}x{c}: {}",
+            max_relative_error(&g, &rg)
+        );
+        let only =
+            weighted_ce_kl::value(Rows::new(&z, n, c), &y, &w, Rows::new(&q, n, c), beta).unwrap();
+        assert_eq!(only, v, "value and value_and_grad agree");
+
+        // The weighted mean with a gradient for β.
+        let mut g2 = vec![0.0; n * c];
+        let mut dbeta = 0.0;
+        let v2 = weighted_ce_kl_beta::value_and_grad(
+            Rows::new(&z, n, c),
+            &y,
+            &w,
+            Rows::new(&q, n, c),
+            beta,
+            &mut g2,
+            &mut dbeta,
+        )
+        .unwrap();
+        let (rv2, rg2, rdb) = ref_weighted_ce_kl(&z, &y, &w, &q, beta, c, true);
+        assert!((v2 - rv2).abs() <= 1e-13 * rv2.abs().max(1.0));
+        assert!(max_relative_error(&g2, &rg2) < 1e-12);
+        assert!(
+            (dbeta - rdb).abs() <= 1e-12 * rdb.abs().max(1.0),
+            "{dbeta} vs {rdb}"
+        );
+    }
+}
+
+#[test]
+fn gradients_match_central_differences() {
+    let mut rng = Rng::new(2);
+    let (n, c) = (3, 5);
+    let z = rng.vec(n * c, -3.0, 3.0);
+    let t = rng.vec(n * c, -3.0, 3.0);
+    let y = rng.labels(n, c);
+    let w = rng.vec(c, 0.5, 2.0);
+    let q = rng.probabilities(n, c);
+
+    // weighted_ce_kl_beta: in z and β.
+    let f = |x: &[f64]| {
+        weighted_ce_kl_beta::value(
+            Rows::new(&x[..n * c], n, c),
+            &y,
+            &w,
+            Rows::new(&q, n, c),
+            x[n * c],
+        )
+        .unwrap()
+    };
+    let mut point = z.clone();
+    point.push(0.3);
+    let mut g = vec![0.0; n * c];
+    let mut db = 0.0;
+    weighted_ce_kl_beta::value_and_grad(
+        Rows::new(&z, n, c),
+        &y,
+        &w,
+        Rows::new(&q, n, c),
+        0.3,
+        &mut g,
+        &mut db,
+    )
+    .unwrap();
+    g.push(db);
+    let fd: Vec<f64> = (0..point.len())
+        .map(|k| central_difference(&f, &point, k))
+        .collect();
+    assert!(max_relative_error(&g, &fd) < 1e-8, "{g:?}\n{fd:?}");
+
+    // distill_temp: in s and T.
+    let f = |x: &[f64]| {
+        distill_temp::value(
+            Rows::new(&x[..n * c], n, c),
+            Rows::new(&t, n, c),
+            &y,
+            0.4,
+            0.6,
+            x[n * c],
+        )
+        .unwrap()
+    };
+    let mut point = z.clone();
+    point.push(2.5);
+    let mut g = vec![0.0; n * c];
+    let mut dt = 0.0;
+    distill_temp::value_and_grad(
+        Rows::new(&z, n, c),
+        Rows::new(&t, n, c),
+        &y,
+        0.4,
+        0.6,
+        2.5,
+        &mut g,
+        &mut dt,
+    )
+    .unwrap();
+    g.push(dt);
+    let fd: Vec<f64> = (0..point.len())
+        .map(|k| central_difference(&f, &point, k))
+        .collect();
+    assert!(max_relative_error(&g, &fd) < 1e-8, "{g:?}\n{fd:?}");
+
+    // vae: in xl, mu and lv.
+    let (d, k) = (4, 3);
+    let xl = rng.vec(n * d, -4.0, 4.0);
+    let x = rng.vec(n * d, 0.0, 1.0);
+    let mu = rng.vec(n * k, -2.0, 2.0);
+    let lv = rng.vec(n * k, -2.0, 1.0);
+    let split = |p: &[f64]| -> f64 {
+        let (a, rest) = p.split_at(n * d);
+        let (m, l) = rest.split_at(n * k);
+        vae::value(
+            Rows::new(a, n, d),
+            Rows::new(&x, n, d),
+            Rows::new(m, n, k),
+            Rows::new(l, n, k),
+        )
+        .unwrap()
+    };
+    let point: Vec<f64> = xl.iter().chain(&mu).chain(&lv).copied().collect();
+    let (mut gx, mut gm, mut gl) = (vec![0.0; n * d], vec![0.0; n * k], vec![0.0; n * k]);
+    vae::value_and_grad(
+        Rows::new(&xl, n, d),
+        Rows::new(&x, n, d),
+        Rows::new(&mu, n, k),
+        Rows::new(&lv, n, k),
+        &mut gx,
+        &mut gm,
+        &mut gl,
+    )
+    .unwrap();
+    let g: Vec<f64> = gx.iter().chain(&gm).chain(&gl).copied().collect();
+    let fd: Vec<f64> = (0..point.len())
+        .map(|k| central_difference(&split, &point, k))
+        .collect();
+    assert!(max_relative_error(&g, &fd) < 1e-8, "{g:?}\n{fd:?}");
+}
+
+#[test]
+fn distillation_matches_the_formula() {
+    let mut rng = Rng::new(3);
+    for &(n, c) in SHAPES {
+        for &temp in &[0.5, 1.0, 4.0] {
+            let s = rng.vec(n * c, -8.0, 8.0);
+            let t = rng.vec(n * c, -8.0, 8.0);
+            let y = rng.labels(n, c);
+            let (rv, rg, rdt) = ref_distill(&s, &t, &y, 0.3, 0.7, temp, c);
+            let mut g = vec![0.0; n * c];
+            let v = distill::value_and_grad(
+                Rows::new(&s, n, c),
+                Rows::new(&t, n, c),
+                &y,
+                0.3,
+                0.7,
+                temp,
+                &mut g,
+            )
+            .unwrap();
+            let nf = n as f64;
+            assert!(
+                (v - rv / nf).abs() <= 1e-13 * (rv / nf).abs().max(1.0),
+                "{v} vs {}",
+                rv / nf
+            );
+            let rg_mean: Vec<f64> = rg.iter().map(|x| x / nf).collect();
+            assert!(max_relative_error(&g, &rg_mean) < 1e-12);
+
+            let mut g2 = vec![0.0; n * c];
+            let mut dt = 0.0;
+            let v2 = distill_temp::value_and_grad(
+                Rows::new(&s, n, c),
+                Rows::new(&t, n, c),
+                &y,
+                0.3,
+                0.7,
+                temp,
+                &mut g2,
+                &mut dt,
+            )
+            .unwrap();
+            assert!((v2 - rv).abs() <= 1e-12 * rv.abs().max(1.0));
+            assert!(max_relative_error(&g2, &rg) < 1e-12);
+            assert!(
+                (dt - rdt).abs() <= 1e-10 * rdt.abs().max(1.0),
+                "{dt} vs {rdt}"
+            );
+        }
+    }
+}
+
+#[test]
+fn vae_matches_the_formula() {
+    let mut rng = Rng::new(4);
+    for &(n, d, k) in &[(1, 1, 1), (4, 784, 20), (6, 10, 3)] {
+        let xl = rng.vec(n * d, -30.0, 30.0);
+        let x = rng.vec(n * d, 0.0, 1.0);
+        let mu = rng.vec(n * k, -3.0, 3.0);
+        let lv = rng.vec(n * k, -5.0, 2.0);
+        let (mut gx, mut gm, mut gl) = (vec![0.0; n * d], vec![0.0; n * k], vec![0.0; n * k]);
+        let v = vae::value_and_grad(
+            Rows::new(&xl, n, d),
+            Rows::new(&x, n, d),
+            Rows::new(&mu, n, k),
+            Rows::new(&lv, n, k),
+            &mut gx,
+            &mut gm,
+            &mut gl,
+        )
+        .unwrap();
+        let (rv, rx, rm, rl) = ref_vae(&xl, &x, &mu, &lv, d, k);
+        assert!((v - rv).abs() <= 1e-12 * rv.abs(), "{v} vs {rv}");
+        assert!(max_relative_error(&gx, &rx) < 1e-13);
+        assert!(max_relative_error(&gm, &rm) < 1e-13);
+        assert!(max_relative_error(&gl, &rl) < 1e-13);
+    }
+}
+
+#[test]
+fn huge_logits_stay_finite_and_exact_in_f64() {
+    // Logits of magnitude 1e4: exp overflows for any unshifted formula.
+    let mut rng = Rng::new(5);
+    let (n, c) = (6, 9);
+    let z: Vec<f64> = rng.vec(n * c, -1e4, 1e4);
+    let t: Vec<f64> = rng.vec(n * c, -1e4, 1e4);
+    let y = rng.labels(n, c);
+    let mut g = vec![0.0; n * c];
+    let v = distill::value_and_grad(
+        Rows::new(&z, n, c),
+        Rows::new(&t, n, c),
+        &y,
+        0.5,
+        0.5,
+        2.0,
+        &mut g,
+    )
+    .unwrap();
+    let (rv, rg, _) = ref_distill(&z, &t, &y, 0.5, 0.5, 2.0, c);
+    assert!(v.is_finite() && g.iter().all(|x| x.is_finite()));
+    assert!((v - rv / n as f64).abs() <= 1e-12 * v.abs());
+    let rg: Vec<f64> = rg.iter().map(|x| x / n as f64).collect();
+    assert!(max_relative_error(&g, &rg) < 1e-12);
+
+    let p = rng.probabilities(n, c);
+    let (mut g1, mut g2) = (vec![0.0; n * c], vec![0.0; n * c]);
+    let v1 =
+        naive_soft_ce::value_and_grad(Rows::new(&z, n, c), Rows::new(&p, n, c), &mut g1).unwrap();
+    let v2 = soft_ce::value_and_grad(Rows::new(&z, n, c), Rows::new(&p, n, c), &mut g2).unwrap();
+    assert!(v1.is_finite() && g1.iter().all(|x| x.is_finite()));
+    assert!(ulps_f64(v1, v2) <= 4, "{v1} vs {v2}");
+    for (a, b) in g1.iter().zip(&g2) {
+        assert!(ulps_f64(*a, *b) <= 4, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn logits_of_80_stay_finite_in_f32() {
+    let mut rng = Rng::new(6);
+    let (n, c) = (5, 12);
+    let z64 = rng.vec(n * c, -80.0, 80.0);
+    let p64 = rng.probabilities(n, c);
+    let y = rng.labels(n, c);
+    let z: Vec<f32> = z64.iter().map(|&x| x as f32).collect();
+    let p: Vec<f32> = p64.iter().map(|&x| x as f32).collect();
+    let (mut g1, mut g2) = (vec![0.0_f32; n * c], vec![0.0_f32; n * c]);
+    let v1 =
+        naive_soft_ce::value_and_grad(Rows::new(&z, n, c), Rows::new(&p, n, c), &mut g1).unwrap();
+    let v2 = soft_ce::value_and_grad(Rows::new(&z, n, c), Rows::new(&p, n, c), &mut g2).unwrap();
+    assert!(v1.is_finite() && g1.iter().all(|x| x.is_finite()));
+    assert!(ulps_f32(v1, v2) <= 4, "{v1} vs {v2}");
+    for (a, b) in g1.iter().zip(&g2) {
+        assert!(ulps_f32(*a, *b) <= 4, "{a} vs {b}");
+    }
+    // And against the f64 formula, to f32 accuracy.
+    let zr: Vec<f64> = z.iter().map(|&x| f64::from(x)).collect();
+    let pr: Vec<f64> = p.iter().map(|&x| f64::from(x)).collect();
+    let exact: f64 = (0..n)
+        .map(|i| {
+            let ls = log_softmax(&zr[i * c..(i + 1) * c]);
+            -(0..c).map(|j| pr[i * c + j] * ls[j]).sum::<f64>()
+        })
+        .sum::<f64>()
+        / n as f64;
+    assert!(
+        (f64::from(v1) - exact).abs() <= 1e-5 * exact.abs(),
+        "{v1} vs {exact}"
+    );
+
+    let (mut g3, mut g4) = (vec![0.0_f32; n * c], vec![0.0_f32; n * c]);
+    let v3 = naive_ce::value_and_grad(Rows::new(&z, n, c), &y, &mut g3).unwrap();
+    let v4 = ce::value_and_grad(Rows::new(&z, n, c), &y, &mut g4).unwrap();
+    assert!(v3.is_finite());
+    assert!(ulps_f32(v3, v4) <= 4);
+    assert!(g3.iter().zip(&g4).all(|(a, b)| ulps_f32(*a, *b) <= 4));
+}
+
+#[test]
+fn a_confident_correct_label_keeps_full_relative_accuracy() {
+    // p_y = 1 - 1e-30: the loss is 1e-30 and the label's gradient is -1e-30,
+    // which `ln(sum)` and `p_y - 1` would both round to 0.
+    let z = [0.0_f64, -69.07755278982137, -1e4]; // e^-69.08 = 1e-30
+    let mut g = [0.0; 3];
+    let v = ce::value_and_grad(Rows::new(&z, 1, 3), &[0usize], &mut g).unwrap();
+    assert!((v / 1e-30 - 1.0).abs() < 1e-12, "{v}");
+    assert!((g[0] / -1e-30 - 1.0).abs() < 1e-12, "{}", g[0]);
+    assert!((g[1] / 1e-30 - 1.0).abs() < 1e-12, "{}", g[1]);
+    assert_eq!(g[2], 0.0);
+    // The same in f32 (e^-40 ≈ 4.25e-18).
+    let z = [0.0_f32, -40.0, -80.0];
+    let mut g = [0.0_f32; 3];
+    let v = ce::value_and_grad(Rows::new(&z, 1, 3), &[0usize], &mut g).unwrap();
+    let expect = (-40.0_f64).exp();
+    assert!((f64::from(v) / expect - 1.0).abs() < 1e-6, "{v}");
+    assert!((f64::from(g[0]) / -expect - 1.0).abs() < 1e-6, "{}", g[0]);
+}
+
+#[test]
+fn zeros_and_one_hot_targets_give_finite_results() {
+    let (n, c) = (4, 6);
+    let mut rng = Rng::new(7);
+    let z = rng.vec(n * c, -50.0, 50.0);
+    let y = rng.labels(n, c);
+    let w = vec![1.0; c];
+    // One-hot targets: every other entry is an exact zero.
+    let mut q = vec![0.0; n * c];
+    for i in 0..n {
+        q[i * c + y[i]] = 1.0;
+    }
+    let mut g = vec![0.0; n * c];
+    let v = weighted_ce_kl::value_and_grad(
+        Rows::new(&z, n, c),
+        &y,
+        &w,
+        Rows::new(&q, n, c),
+        1.0,
+        &mut g,
+    )
+    .unwrap();
+    let (rv, rg, _) = ref_weighted_ce_kl(&z, &y, &w, &q, 1.0, c, false);
+    assert!(v.is_finite() && g.iter().all(|x| x.is_finite()));
+    assert!((v - rv).abs() <= 1e-12 * rv.abs().max(1.0));
+    assert!(max_relative_error(&g, &rg) < 1e-12);
+    // With a one-hot q, KL(q ‖ softmax z) is exactly the cross-entropy.
+    let ce_only = ce::value(Rows::new(&z, n, c), &y).unwrap();
+    assert!((v - 2.0 * ce_only).abs() <= 1e-12 * v.abs());
+}
+
+#[test]
+fn empty_batches_follow_the_documented_convention() {
+    let z: [f64; 0] = [];
+    let y: [usize; 0] = [];
+    // mean: NaN (0/0, as PyTorch); sum: 0; gradients: nothing to write, scalars 0.
+    let mut g: [f64; 0] = [];
+    assert!(ce::value_and_grad(Rows::new(&z, 0, 4), &y, &mut g[..])
+        .unwrap()
+        .is_nan());
+    let mut dt = f64::NAN;
+    let v = distill_temp::value_and_grad(
+        Rows::new(&z, 0, 4),
+        Rows::new(&z, 0, 4),
+        &y,
+        1.0,
+        1.0,
+        2.0,
+        &mut g[..],
+        &mut dt,
+    )
+    .unwrap();
+    assert_eq!((v, dt), (0.0, 0.0));
+    let w = [1.0; 4];
+    assert!(
+        weighted_ce_kl_beta::value(Rows::new(&z, 0, 4), &y, &w, Rows::new(&z, 0, 4), 1.0)
+            .unwrap()
+            .is_nan()
+    );
+}
+
+#[test]
+fn slices_and_nalgebra_give_identical_results() {
+    let mut rng = Rng::new(8);
+    let (n, c) = (7, 11);
+    let s = rng.vec(n * c, -5.0, 5.0);
+    let t = rng.vec(n * c, -5.0, 5.0);
+    let y = rng.labels(n, c);
+    let mut g = vec![0.0; n * c];
+    let v = distill::value_and_grad(
+        Rows::new(&s, n, c),
+        Rows::new(&t, n, c),
+        &y,
+        0.5,
+        0.5,
+        3.0,
+        &mut g,
+    )
+    .unwrap();
+    // One sample per column.
+    let sm = DMatrix::from_column_slice(c, n, &s);
+    let tm = DMatrix::from_column_slice(c, n, &t);
+    let mut gm = DMatrix::<f64>::zeros(c, n);
+    let vm = distill::value_and_grad(&sm, &tm, &y, 0.5, 0.5, 3.0, &mut gm).unwrap();
+    assert_eq!(v.to_bits(), vm.to_bits());
+    assert_eq!(g.as_slice(), gm.as_slice());
+}
+
+#[test]
+fn the_reference_transcription_agrees_with_the_fast_path() {
+    let mut rng = Rng::new(9);
+    let (n, c) = (4, 8);
+    let s = rng.vec(n * c, -5.0, 5.0);
+    let t = rng.vec(n * c, -5.0, 5.0);
+    let y = rng.labels(n, c);
+    let fast = distill::value(Rows::new(&s, n, c), Rows::new(&t, n, c), &y, 0.3, 0.7, 2.0).unwrap();
+    let slow: f64 = (0..n)
+        .map(|i| {
+            distill::reference(
+                &s[i * c..(i + 1) * c],
+                &t[i * c..(i + 1) * c],
+                y[i],
+                0.3,
+                0.7,
+                2.0,
+            )
+            .unwrap()
+        })
+        .sum::<f64>()
+        / n as f64;
+    assert!((fast - slow).abs() <= 1e-13 * slow.abs());
+    assert!(matches!(
+        ce::reference(&[1.0, 2.0], 2).unwrap_err(),
+        LossError::LabelOutOfRange {
+            label: 2,
+            classes: 2,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn the_derived_gradients_read_as_the_math() {
+    assert_eq!(ce::GRADIENT, &[("z", "softmax(z) - onehot(y)")]);
+    assert_eq!(naive_ce::GRADIENT, ce::GRADIENT);
+    assert_eq!(soft_ce::GRADIENT, &[("z", "sum(p) * softmax(z) - p")]);
+    assert_eq!(vae::GRADIENT[1], ("mu", "mu"));
+    assert_eq!(distill::FORMULA, "alpha * cross_entropy(s, y) + beta * temp.powi(2) * kl_div(softmax(t / temp), softmax(s / temp))");
+}
+
+#[test]
+fn losses_are_fused_into_three_passes_per_row() {
+    assert_eq!(ce::GRAD_PASSES, 3, "max, sum of exponentials, gradient");
+    assert_eq!(ce::VALUE_PASSES, 2);
+    assert_eq!(distill::GRAD_PASSES, 3);
+    assert_eq!(weighted_ce_kl::GRAD_PASSES, 3);
+    assert_eq!(vae::GRAD_PASSES, 2, "one pass over each of its two dims");
+}
+
+#[test]
+fn runtime_errors_name_the_input_and_write_nothing() {
+    let z = [0.5_f64; 6];
+    let mut g = [7.0_f64; 6];
+    let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 3], &mut g[..]).unwrap_err();
+    assert_eq!(e.to_string(), "label `y` at row 1 is 3, outside 0..3");
+    assert_eq!(g, [7.0; 6], "nothing written on error");
+    let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0_i64, -100], &mut g[..]).unwrap_err();
+    assert_eq!(e.to_string(), "label `y` at row 1 is -100, outside 0..3");
+    let e = ce::value(Rows::new(&z, 2, 3), &[0usize]).unwrap_err();
+    assert_eq!(e.to_string(), "`y` has 1 samples but `z` has 2");
+    let e = ce::value(Rows::new(&z, 3, 3), &[0usize; 3]).unwrap_err();
+    assert_eq!(e.to_string(), "`z` has length 6, expected 9");
+    let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 1], &mut g[..5]).unwrap_err();
+    assert_eq!(e.to_string(), "`gradient of z` has length 5, expected 6");
+    let e = distill::value(
+        Rows::new(&z, 2, 3),
+        Rows::new(&z, 3, 2),
+        &[0usize, 1],
+        1.0,
+        1.0,
+        1.0,
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "`t` has 3 samples but `s` has 2");
+    let e = distill::value(
+        Rows::new(&z, 2, 3),
+        Rows::new(&z[..4], 2, 2),
+        &[0usize, 1],
+        1.0,
+        1.0,
+        1.0,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "rows of `t` have width 2, but dim `C` is 3 (from `s`)"
+    );
+    let mut gm = DMatrix::<f64>::zeros(2, 3);
+    let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 1], &mut gm).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            LossError::BatchMismatch {
+                input: "gradient of z",
+                found: 3,
+                expected: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = ce::value(Rows::<f64>::new(&[], 2, 0), &[0usize, 0]).unwrap_err();
+    assert!(matches!(e, LossError::EmptyDim { dim: "C", .. }), "{e}");
+}
