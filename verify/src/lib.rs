@@ -1,2 +1,13 @@
-//! Numerical verification for `loss`: exact intervals, dual numbers, finite differences.
+//! Numerical verification for `loss`: exact intervals, dual numbers, finite
+//! differences, and the checks that compare a fast loss against them.
+//!
+//! See `docs/verify.md` in the repository for what each part guarantees.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod dyadic;
+mod interval;
+mod ulps;
+
+pub use interval::{current_precision, with_precision, Interval, IntervalError, DEFAULT_PRECISION};
+pub use ulps::{distance_in_ulps, width_in_ulps, FastFloat};
