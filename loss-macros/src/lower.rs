@@ -218,6 +218,9 @@ impl Lowerer {
                     Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
                         p.path.get_ident().expect("checked")
                     }
+                    Expr::Closure(_) | Expr::Paren(_) | Expr::Block(_) => {
+                        return err(&call.func, unsupported_syntax(&call.func))
+                    }
                     other => {
                         return err(
                             other,
@@ -497,10 +500,10 @@ impl Lowerer {
             _ => err(
                 name,
                 format!(
-                    "unknown function `{text}`{}; the builtins are listed in docs/dsl.md",
+                    "unknown function `{text}`{} The builtins are listed in docs/dsl.md",
                     did_you_mean(&text)
                         .map(|s| format!(": did you mean `{s}`?"))
-                        .unwrap_or_default()
+                        .unwrap_or_else(|| ".".into())
                 ),
             ),
         }
@@ -608,6 +611,9 @@ fn int_literal(expr: &Expr) -> Result<i32> {
 }
 
 fn unsupported_syntax(expr: &Expr) -> String {
+    if let Expr::Paren(p) = expr {
+        return unsupported_syntax(&p.expr);
+    }
     let what = match expr {
         Expr::If(_) => "`if`",
         Expr::Match(_) => "`match`",

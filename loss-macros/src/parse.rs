@@ -8,7 +8,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
-use syn::spanned::Spanned;
 use syn::{
     Attribute, Expr, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, Type, Visibility,
 };
@@ -37,7 +36,7 @@ pub struct Param {
     pub name: Ident,
     pub kind: ParamKind,
     /// The `#[grad]` attribute, if present (kept for its span).
-    pub grad: Option<Span>,
+    pub grad: Option<Attribute>,
 }
 
 /// The type of a declared input.
@@ -273,7 +272,7 @@ fn param(arg: &FnArg, errors: &Errors) -> Option<Param> {
             if let Err(e) = attr.meta.require_path_only() {
                 errors.push(syn::Error::new(e.span(), "`#[grad]` takes no arguments"));
             }
-            grad = Some(attr.span());
+            grad = Some(attr.clone());
         } else {
             errors.error(
                 attr.path(),
@@ -291,9 +290,9 @@ fn param(arg: &FnArg, errors: &Errors) -> Option<Param> {
             return None;
         }
     };
-    if let (Some(span), ParamKind::Class(_)) = (grad, &kind) {
-        errors.push(syn::Error::new(
-            span,
+    if let (Some(attr), ParamKind::Class(_)) = (&grad, &kind) {
+        errors.push(syn::Error::new_spanned(
+            attr,
             format!(
                 "`{name}` is a class label (an integer), which has no gradient: remove `#[grad]`"
             ),

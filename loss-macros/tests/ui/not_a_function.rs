@@ -1,0 +1,7 @@
+use loss_core::loss;
+
+loss! {
+    struct Logits;
+}
+
+fn main() {}
