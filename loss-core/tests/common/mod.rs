@@ -2,6 +2,8 @@
 //! f64 reference formulas and central differences.
 #![allow(dead_code)]
 
+pub mod declared;
+
 /// SplitMix64: deterministic, dependency-free test data.
 pub struct Rng(u64);
 
