@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod dual;
 mod dyadic;
 mod interval;
 mod ulps;
 
+pub use dual::Dual;
 pub use interval::{current_precision, with_precision, Interval, IntervalError, DEFAULT_PRECISION};
 pub use ulps::{distance_in_ulps, width_in_ulps, FastFloat};
