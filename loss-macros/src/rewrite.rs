@@ -155,12 +155,12 @@ fn binary(
         Binary::Sub => match (cx, cy, ox, oy) {
             _ if x == y => zero_like(g),
             (_, Some(k), ..) if k == 0.0 && g.shape(x) == broad(g, x, y) => x,
-            (Some(k), ..) if k == 0.0 => un(g, Unary::Neg, y),
+            (Some(0.0), ..) => un(g, Unary::Neg, y),
             (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Add, x, ny),
             // exp(a) - 1 = expm1(a), accurate for small a.
-            (_, Some(k), Op::Unary(Unary::Exp, a), _) if k == 1.0 => un(g, Unary::Expm1, a),
+            (_, Some(1.0), Op::Unary(Unary::Exp, a), _) => un(g, Unary::Expm1, a),
             // 1 - σ(a) = σ(-a), with no cancellation.
-            (Some(k), _, _, Op::Unary(Unary::Sigmoid, a)) if k == 1.0 => {
+            (Some(1.0), _, _, Op::Unary(Unary::Sigmoid, a)) => {
                 let neg = un(g, Unary::Neg, a);
                 un(g, Unary::Sigmoid, neg)
             }
@@ -170,8 +170,8 @@ fn binary(
             (Some(k), ..) if k == 1.0 && g.shape(y) == broad(g, x, y) => y,
             (_, Some(k), ..) if k == 1.0 && g.shape(x) == broad(g, x, y) => x,
             (Some(k), ..) | (_, Some(k), ..) if k == 0.0 => zero_like(g),
-            (Some(k), ..) if k == -1.0 => un(g, Unary::Neg, y),
-            (_, Some(k), ..) if k == -1.0 => un(g, Unary::Neg, x),
+            (Some(-1.0), ..) => un(g, Unary::Neg, y),
+            (_, Some(-1.0), ..) => un(g, Unary::Neg, x),
             (_, _, Op::Unary(Unary::Neg, nx), _) => {
                 let p = bin(g, Binary::Mul, nx, y);
                 un(g, Unary::Neg, p)
@@ -194,8 +194,8 @@ fn binary(
             _ => g.intern(Op::Binary(b, x, y)),
         },
         Binary::Div => match (cx, cy) {
-            (_, Some(k)) if k == 1.0 => x,
-            (Some(k), _) if k == 0.0 => zero_like(g),
+            (_, Some(1.0)) => x,
+            (Some(0.0), _) => zero_like(g),
             // Division by a power of two is an exact multiplication.
             (_, Some(k))
                 if k != 0.0
@@ -209,7 +209,7 @@ fn binary(
             _ => g.intern(Op::Binary(b, x, y)),
         },
         Binary::Xlogy => match (cx, oy) {
-            (Some(k), _) if k == 0.0 => zero_like(g),
+            (Some(0.0), _) => zero_like(g),
             // p ln(e^a) = p a: the log of a softmax never materialises.
             (_, Op::Unary(Unary::Exp, a)) => bin(g, Binary::Mul, x, a),
             // p ln(σ(a)) = -p softplus(-a).
