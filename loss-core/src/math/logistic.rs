@@ -43,8 +43,9 @@ pub fn sigmoid_f32(x: f32) -> f32 {
 
 /// The logistic sigmoid `1 / (1 + e^-x)` for `f64`, vectorisable.
 ///
-/// As [`sigmoid_f32`]. **Error: at most 1.5 ULP**, measured by the
-/// `sigmoid_f64_*` tests in `tests/math_f64.rs`.
+/// As [`sigmoid_f32`]. **Error: 2.29 ULP**, the maximum measured on random
+/// inputs against a double-double reference by
+/// `sigmoid_f64_random_and_hard_cases` in `tests/math_f64.rs`.
 ///
 /// ```
 /// use loss_core::math::sigmoid_f64;
@@ -79,8 +80,9 @@ pub fn softplus_f32(x: f32) -> f32 {
 
 /// Softplus `ln(1 + e^x)` for `f64`, vectorisable, never overflowing.
 ///
-/// As [`softplus_f32`]. **Error: at most 1.5 ULP**, measured by the
-/// `softplus_f64_*` tests in `tests/math_f64.rs`.
+/// As [`softplus_f32`]. **Error: 1.41 ULP**, the maximum measured on random
+/// inputs against a double-double reference by
+/// `softplus_f64_random_and_hard_cases` in `tests/math_f64.rs`.
 ///
 /// ```
 /// use loss_core::math::softplus_f64;
