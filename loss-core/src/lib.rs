@@ -12,6 +12,7 @@ extern crate std;
 extern crate self as loss_core;
 
 mod error;
+pub mod losses;
 #[doc(hidden)]
 pub mod __private {
     //! Support for generated code; not a public API.
