@@ -7,6 +7,7 @@
 
 mod dual;
 mod dyadic;
+pub mod finite_diff;
 mod interval;
 mod ulps;
 
