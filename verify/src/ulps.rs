@@ -104,6 +104,68 @@ pub fn width_in_ulps<F: FastFloat>(exact: &Interval) -> Result<f64, IntervalErro
     Ok(width.shift(-ulp_exponent::<F>(&small)).to_f64(Round::Up))
 }
 
+/// Bounds on how far `got` is from the true value enclosed by `exact`: the
+/// distance to the nearest point of the enclosure (a lower bound) and to its
+/// farthest endpoint (an upper bound), in ULPs of `F` and absolutely, each
+/// rounded up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Distances {
+    pub(crate) near_ulps: f64,
+    pub(crate) far_ulps: f64,
+    pub(crate) near_abs: f64,
+    pub(crate) far_abs: f64,
+}
+
+pub(crate) fn distances<F: FastFloat>(
+    got: f64,
+    exact: &Interval,
+) -> Result<Distances, IntervalError> {
+    let (lo, hi, _) = exact.parts().map_err(Clone::clone)?;
+    let Some(g) = Dyadic::from_f64(got) else {
+        let inf = f64::INFINITY;
+        return Ok(Distances {
+            near_ulps: inf,
+            far_ulps: inf,
+            near_abs: inf,
+            far_abs: inf,
+        });
+    };
+    let measure = |end: &Dyadic| {
+        let diff = g.sub_exact(end).abs();
+        (
+            diff.shift(-ulp_exponent::<F>(end)).to_f64(Round::Up),
+            diff.to_f64(Round::Up),
+        )
+    };
+    let (to_lo, to_hi) = (measure(lo), measure(hi));
+    let far = if g.sub_exact(lo).abs() >= g.sub_exact(hi).abs() {
+        to_lo
+    } else {
+        to_hi
+    };
+    let near = if &g < lo {
+        to_lo
+    } else if &g > hi {
+        to_hi
+    } else {
+        (0.0, 0.0)
+    };
+    Ok(Distances {
+        near_ulps: near.0,
+        far_ulps: far.0,
+        near_abs: near.1,
+        far_abs: far.1,
+    })
+}
+
+/// The smallest absolute value in the enclosure, rounded down.
+pub(crate) fn mignitude(exact: &Interval) -> f64 {
+    match exact.parts() {
+        Ok((lo, hi, _)) if lo.sign() == hi.sign() => lo.abs().min(hi.abs()).to_f64(Round::Down),
+        _ => 0.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
