@@ -78,8 +78,8 @@ pub(crate) fn ln_core_f32(u: f32, c_over_u: f32) -> f32 {
     let v = hi + (lo + small);
     let v = if u == f32::INFINITY { u } else { v };
     let v = if u == 0.0 { f32::NEG_INFINITY } else { v };
-    // `!(u >= 0)`: negative or NaN.
-    if !(u >= 0.0) {
+    // Negative or NaN.
+    if u < 0.0 || u.is_nan() {
         f32::NAN
     } else {
         v
@@ -118,7 +118,7 @@ pub(crate) fn ln_core_f64(u: f64, c_over_u: f64) -> f64 {
     let v = hi + (lo + small);
     let v = if u == f64::INFINITY { u } else { v };
     let v = if u == 0.0 { f64::NEG_INFINITY } else { v };
-    if !(u >= 0.0) {
+    if u < 0.0 || u.is_nan() {
         f64::NAN
     } else {
         v
