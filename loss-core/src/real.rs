@@ -4,6 +4,8 @@
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
+use crate::math;
+
 /// A number the generated `reference` functions can be evaluated in.
 ///
 /// `reference` is the plain, unfused transcription of a declared loss. It is
@@ -113,29 +115,32 @@ pub trait Float:
     fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
+// The transcendental functions are the vectorisable kernels of `math` (with
+// exhaustively proven f32 error bounds); the rest come from `libm`.
 macro_rules! impl_float {
-    ($t:ident, $exp:ident, $ln:ident, $log1p:ident, $expm1:ident, $sqrt:ident, $fabs:ident,
-     $tanh:ident, $powi_pow:ident, $fmax:ident, $fmin:ident, $fma:ident) => {
+    ($t:ident, $sqrt:ident, $fabs:ident, $tanh:ident, $powi_pow:ident, $fmax:ident,
+     $fmin:ident, $fma:ident, $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident,
+     $fast_expm1:ident, $sigmoid:ident, $softplus:ident) => {
         impl Real for $t {
             #[inline]
             fn from_f64(x: f64) -> Self {
                 x as $t
             }
-            #[inline]
+            #[inline(always)]
             fn exp(self) -> Self {
-                libm::$exp(self)
+                math::$fast_exp(self)
             }
-            #[inline]
+            #[inline(always)]
             fn ln(self) -> Self {
-                libm::$ln(self)
+                math::$fast_ln(self)
             }
-            #[inline]
+            #[inline(always)]
             fn ln_1p(self) -> Self {
-                libm::$log1p(self)
+                math::$fast_log1p(self)
             }
-            #[inline]
+            #[inline(always)]
             fn exp_m1(self) -> Self {
-                libm::$expm1(self)
+                math::$fast_expm1(self)
             }
             #[inline]
             fn sqrt(self) -> Self {
@@ -149,22 +154,13 @@ macro_rules! impl_float {
             fn tanh(self) -> Self {
                 libm::$tanh(self)
             }
-            #[inline]
+            #[inline(always)]
             fn sigmoid(self) -> Self {
-                // Two branches so that e^-|x| never overflows and the result
-                // keeps full relative accuracy in both tails.
-                if self >= 0.0 {
-                    1.0 / (1.0 + libm::$exp(-self))
-                } else {
-                    let e = libm::$exp(self);
-                    e / (1.0 + e)
-                }
+                math::$sigmoid(self)
             }
-            #[inline]
+            #[inline(always)]
             fn softplus(self) -> Self {
-                // max(x, 0) + log1p(e^-|x|): no overflow, no cancellation.
-                let m = if self > 0.0 { self } else { 0.0 };
-                m + libm::$log1p(libm::$exp(-libm::$fabs(self)))
+                math::$softplus(self)
             }
             #[inline]
             fn powi(self, n: i32) -> Self {
@@ -179,7 +175,7 @@ macro_rules! impl_float {
                 if self == 0.0 && !y.is_nan() {
                     0.0
                 } else {
-                    self * libm::$ln(y)
+                    self * Real::ln(y)
                 }
             }
             #[inline]
@@ -235,8 +231,14 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, expf, logf, log1pf, expm1f, sqrtf, fabsf, tanhf, powf, fmaxf, fminf, fmaf);
-impl_float!(f64, exp, log, log1p, expm1, sqrt, fabs, tanh, pow, fmax, fmin, fma);
+impl_float!(
+    f32, sqrtf, fabsf, tanhf, powf, fmaxf, fminf, fmaf, exp_f32, ln_f32, log1p_f32, expm1_f32,
+    sigmoid_f32, softplus_f32
+);
+impl_float!(
+    f64, sqrt, fabs, tanh, pow, fmax, fmin, fma, exp_f64, ln_f64, log1p_f64, expm1_f64,
+    sigmoid_f64, softplus_f64
+);
 
 /// `x^n` by binary powering: exact for small `n` where the result is
 /// representable, `1/x^-n` for negative `n`.
