@@ -61,8 +61,8 @@ impl<S: ScalarFn + ?Sized> ScalarFn for &S {
 /// use verify::Tolerance;
 /// let t = Tolerance::default_for::<f32>();
 /// assert_eq!(t.gradient_rel, 16.0 * f32::EPSILON as f64);
-/// let strict = Tolerance { value_ulps: 1.0, ..Tolerance::default_for::<f64>() };
-/// assert_eq!(strict.value_abs, 0.0);
+/// let strict = Tolerance { value_ulps: 1.0, value_abs: 0.0, ..Tolerance::default_for::<f64>() };
+/// assert_eq!(strict.gradient_abs, f64::MIN_POSITIVE);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tolerance {
@@ -78,20 +78,24 @@ pub struct Tolerance {
 }
 
 impl Tolerance {
-    /// 4 ULPs for the value, `16 ε` of the max-norm for the gradient, nothing
-    /// absolute: what a careful fused implementation (pairwise sums, stable
-    /// rewrites) achieves on rows of moderate length.
+    /// 4 ULPs for the value, `16 ε` of the max-norm for the gradient, and the
+    /// smallest normal number absolutely for both (underflow is not a bug):
+    /// what a careful fused implementation (pairwise sums, stable rewrites)
+    /// achieves on rows of moderate length.
     ///
     /// ```
     /// use verify::Tolerance;
     /// assert_eq!(Tolerance::default_for::<f64>().value_ulps, 4.0);
     /// ```
     pub fn default_for<F: FastFloat>() -> Tolerance {
+        // Differences below the smallest normal number are underflow, not
+        // bugs: a gradient of e^-10000 is 0 in every float type.
+        let smallest_normal = 2f64.powi(F::MIN_EXP - 1);
         Tolerance {
             value_ulps: 4.0,
-            value_abs: 0.0,
+            value_abs: smallest_normal,
             gradient_rel: 16.0 * F::EPSILON.to_f64(),
-            gradient_abs: 0.0,
+            gradient_abs: smallest_normal,
         }
     }
 }
@@ -99,7 +103,7 @@ impl Tolerance {
 /// Enclosures start at this precision ...
 const START_PRECISION: u32 = 128;
 /// ... and double while a verdict depends on the enclosure's width, up to this.
-const MAX_PRECISION: u32 = 1024;
+const MAX_PRECISION: u32 = 4096;
 
 /// The value's part of a [`Report`].
 #[derive(Clone, Debug)]
@@ -507,7 +511,7 @@ fn run<F: FastFloat, S: ScalarFn + ?Sized>(
 ///
 /// The reference runs once in `Dual<Interval>` (vector forward mode: the
 /// value part is the interval evaluation, the partials enclose the exact
-/// gradient). Enclosures start at 128 bits and double (up to 1024) while a
+/// gradient). Enclosures start at 128 bits and double (up to 4096) while a
 /// verdict depends on their width.
 ///
 /// ```
