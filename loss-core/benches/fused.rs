@@ -40,7 +40,14 @@ fn naive_ce(z: &[f32], y: &[usize], c: usize, grad: &mut [f32]) -> f32 {
     total / n as f32
 }
 
-fn naive_distill(s: &[f32], t: &[f32], y: &[usize], c: usize, (alpha, beta, temp): (f32, f32, f32), grad: &mut [f32]) -> f32 {
+fn naive_distill(
+    s: &[f32],
+    t: &[f32],
+    y: &[usize],
+    c: usize,
+    (alpha, beta, temp): (f32, f32, f32),
+    grad: &mut [f32],
+) -> f32 {
     let n = y.len();
     let mut total = 0.0;
     for i in 0..n {
@@ -50,7 +57,15 @@ fn naive_distill(s: &[f32], t: &[f32], y: &[usize], c: usize, (alpha, beta, temp
         let p = softmax(ti, 1.0 / temp);
         let logq: Vec<f32> = q.iter().map(|x| x.ln()).collect();
         let logp: Vec<f32> = p.iter().map(|x| x.ln()).collect();
-        let kl: f32 = (0..c).map(|j| if p[j] > 0.0 { p[j] * (logp[j] - logq[j]) } else { 0.0 }).sum();
+        let kl: f32 = (0..c)
+            .map(|j| {
+                if p[j] > 0.0 {
+                    p[j] * (logp[j] - logq[j])
+                } else {
+                    0.0
+                }
+            })
+            .sum();
         total += alpha * -ps[y[i]].ln() + beta * temp * temp * kl;
         for j in 0..c {
             let hot = if j == y[i] { 1.0 } else { 0.0 };
@@ -68,8 +83,12 @@ fn data(n: usize, c: usize) -> (Vec<f32>, Vec<f32>, Vec<usize>) {
         state ^= state << 17;
         state
     };
-    let s = (0..n * c).map(|_| (next() % 2000) as f32 / 100.0 - 10.0).collect();
-    let t = (0..n * c).map(|_| (next() % 2000) as f32 / 100.0 - 10.0).collect();
+    let s = (0..n * c)
+        .map(|_| (next() % 2000) as f32 / 100.0 - 10.0)
+        .collect();
+    let t = (0..n * c)
+        .map(|_| (next() % 2000) as f32 / 100.0 - 10.0)
+        .collect();
     let y = (0..n).map(|_| (next() % c as u64) as usize).collect();
     (s, t, y)
 }
@@ -84,15 +103,25 @@ fn bench(cr: &mut Criterion) {
             group.sample_size(20);
         }
         group.bench_function(BenchmarkId::new("cross_entropy", "fused"), |b| {
-            b.iter(|| ce::value_and_grad(Rows::new(black_box(&s), n, c), &y, &mut grad[..]).unwrap())
+            b.iter(|| {
+                ce::value_and_grad(Rows::new(black_box(&s), n, c), &y, &mut grad[..]).unwrap()
+            })
         });
         group.bench_function(BenchmarkId::new("cross_entropy", "naive"), |b| {
             b.iter(|| naive_ce(black_box(&s), &y, c, &mut grad))
         });
         group.bench_function(BenchmarkId::new("distill", "fused"), |b| {
             b.iter(|| {
-                distill::value_and_grad(Rows::new(black_box(&s), n, c), Rows::new(&t, n, c), &y, 0.5, 0.5, 4.0, &mut grad[..])
-                    .unwrap()
+                distill::value_and_grad(
+                    Rows::new(black_box(&s), n, c),
+                    Rows::new(&t, n, c),
+                    &y,
+                    0.5,
+                    0.5,
+                    4.0,
+                    &mut grad[..],
+                )
+                .unwrap()
             })
         });
         group.bench_function(BenchmarkId::new("distill", "naive"), |b| {

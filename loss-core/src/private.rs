@@ -184,9 +184,26 @@ pub fn label_in_range(input: &'static str, label: usize, classes: usize) -> Resu
     }
 }
 
-/// Number of independent accumulators of a pass: wide enough for a vector
-/// register of `f32` on AVX-512, and a blocking factor for the sums.
-pub const LANES: usize = 16;
+/// Number of independent accumulators of a pass: a vector register of `f32`
+/// on AVX2 (two of SSE2), and a blocking factor for the sums.
+pub const LANES: usize = 8;
+
+/// The `LANES` numbers of `row` from `at` (in range: the caller's loop
+/// guarantees it).
+#[inline(always)]
+pub fn chunk<F>(row: &[F], at: usize) -> &[F; LANES] {
+    let part = &row[at..at + LANES];
+    part.try_into()
+        .unwrap_or_else(|_| unreachable!("a range of LANES numbers"))
+}
+
+/// [`chunk`], writable.
+#[inline(always)]
+pub fn chunk_mut<F>(row: &mut [F], at: usize) -> &mut [F; LANES] {
+    let part = &mut row[at..at + LANES];
+    part.try_into()
+        .unwrap_or_else(|_| unreachable!("a range of LANES numbers"))
+}
 
 /// Independent accumulators, one per lane, combined pairwise at the end.
 #[derive(Clone, Copy)]

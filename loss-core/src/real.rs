@@ -232,12 +232,36 @@ macro_rules! impl_float {
 }
 
 impl_float!(
-    f32, sqrtf, fabsf, tanhf, powf, fmaxf, fminf, fmaf, exp_f32, ln_f32, log1p_f32, expm1_f32,
-    sigmoid_f32, softplus_f32
+    f32,
+    sqrtf,
+    fabsf,
+    tanhf,
+    powf,
+    fmaxf,
+    fminf,
+    fmaf,
+    exp_f32,
+    ln_f32,
+    log1p_f32,
+    expm1_f32,
+    sigmoid_f32,
+    softplus_f32
 );
 impl_float!(
-    f64, sqrt, fabs, tanh, pow, fmax, fmin, fma, exp_f64, ln_f64, log1p_f64, expm1_f64,
-    sigmoid_f64, softplus_f64
+    f64,
+    sqrt,
+    fabs,
+    tanh,
+    pow,
+    fmax,
+    fmin,
+    fma,
+    exp_f64,
+    ln_f64,
+    log1p_f64,
+    expm1_f64,
+    sigmoid_f64,
+    softplus_f64
 );
 
 /// `x^n` by binary powering: exact for small `n` where the result is

@@ -22,11 +22,18 @@ fn no_loss_allocates() {
         let q = rng.probabilities(n, c);
         let y = rng.labels(n, c);
         let w = rng.vec(c, 0.5, 2.0);
-        let (z32, t32): (Vec<f32>, Vec<f32>) = (z.iter().map(|&x| x as f32).collect(), t.iter().map(|&x| x as f32).collect());
+        let (z32, t32): (Vec<f32>, Vec<f32>) = (
+            z.iter().map(|&x| x as f32).collect(),
+            t.iter().map(|&x| x as f32).collect(),
+        );
         let mut g = vec![0.0; n * c];
         let mut g32 = vec![0.0_f32; n * c];
         let mut scalar = 0.0;
-        let (zr, tr, qr) = (Rows::new(&z, n, c), Rows::new(&t, n, c), Rows::new(&q, n, c));
+        let (zr, tr, qr) = (
+            Rows::new(&z, n, c),
+            Rows::new(&t, n, c),
+            Rows::new(&q, n, c),
+        );
 
         let count = allocations(|| {
             ce::value(zr, &y).unwrap();
@@ -36,12 +43,22 @@ fn no_loss_allocates() {
             naive_soft_ce::value_and_grad(zr, qr, &mut g[..]).unwrap();
             weighted_ce_kl::value(zr, &y, &w, qr, 0.5).unwrap();
             weighted_ce_kl::value_and_grad(zr, &y, &w, qr, 0.5, &mut g[..]).unwrap();
-            weighted_ce_kl_beta::value_and_grad(zr, &y, &w, qr, 0.5, &mut g[..], &mut scalar).unwrap();
+            weighted_ce_kl_beta::value_and_grad(zr, &y, &w, qr, 0.5, &mut g[..], &mut scalar)
+                .unwrap();
             distill::value(zr, tr, &y, 0.5, 0.5, 4.0).unwrap();
             distill::value_and_grad(zr, tr, &y, 0.5, 0.5, 4.0, &mut g[..]).unwrap();
-            distill_temp::value_and_grad(zr, tr, &y, 0.5, 0.5, 4.0, &mut g[..], &mut scalar).unwrap();
-            distill::value_and_grad(Rows::new(&z32, n, c), Rows::new(&t32, n, c), &y, 0.5, 0.5, 4.0, &mut g32[..])
+            distill_temp::value_and_grad(zr, tr, &y, 0.5, 0.5, 4.0, &mut g[..], &mut scalar)
                 .unwrap();
+            distill::value_and_grad(
+                Rows::new(&z32, n, c),
+                Rows::new(&t32, n, c),
+                &y,
+                0.5,
+                0.5,
+                4.0,
+                &mut g32[..],
+            )
+            .unwrap();
             // Errors allocate nothing either.
             ce::value(zr, &y[..1]).unwrap_err();
         });
@@ -54,7 +71,12 @@ fn no_loss_allocates() {
         let lv = rng.vec(n * k, -1.0, 1.0);
         let (mut gx, mut gm, mut gl) = (vec![0.0; n * d], vec![0.0; n * k], vec![0.0; n * k]);
         let count = allocations(|| {
-            let args = (Rows::new(&xl, n, d), Rows::new(&x, n, d), Rows::new(&mu, n, k), Rows::new(&lv, n, k));
+            let args = (
+                Rows::new(&xl, n, d),
+                Rows::new(&x, n, d),
+                Rows::new(&mu, n, k),
+                Rows::new(&lv, n, k),
+            );
             vae::value(args.0, args.1, args.2, args.3).unwrap();
             vae::value_and_grad(args.0, args.1, args.2, args.3, &mut gx, &mut gm, &mut gl).unwrap();
         });

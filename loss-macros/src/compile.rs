@@ -165,7 +165,11 @@ impl Compiled {
 /// The body as the user wrote it, spaced like rustfmt would.
 fn formula_text(body: &syn::Expr) -> String {
     // The compiler's printer may break long lines: fold all white space first.
-    let raw = quote!(#body).to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    let raw = quote!(#body)
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut out = String::with_capacity(raw.len());
     let chars: Vec<char> = raw.chars().collect();
     for (k, &c) in chars.iter().enumerate() {

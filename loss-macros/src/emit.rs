@@ -604,29 +604,56 @@ fn emit_pass(
         init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
         done.push(quote!(let #result: F = #acc.#finish();));
     }
-    let body = |j: TokenStream, lane: TokenStream| -> Result<TokenStream> {
+    // The statements for one element, or (with `lanes`) for the `LANES`
+    // elements of a chunk, each element node an array computed by a short
+    // loop of its own: the form LLVM vectorises reliably.
+    let body = |j: TokenStream, lane: TokenStream, lanes: bool| -> Result<TokenStream> {
+        let at = Elem { index: &j, lanes };
+        let each = |stmt: TokenStream| {
+            if lanes {
+                quote!(for __l in 0..#rt::LANES { let __jj = __j + __l; #stmt })
+            } else {
+                stmt
+            }
+        };
         let mut stmts = Vec::new();
         for &e in &pass.elements {
             let id = format_ident!("__e{}", e.0);
-            let x = fast_expr(g, e, idents, Some(&j))?;
-            stmts.push(quote!(let #id: F = #x;));
+            let x = match pass.loads.iter().find(|&&(n, _)| n == e) {
+                Some(&(_, input)) => {
+                    let row = format_ident!("__d_{}_row", idents[input.0 as usize]);
+                    quote!(#row[#j])
+                }
+                None => fast_expr(g, e, idents, Some(at))?,
+            };
+            if lanes {
+                let fill = each(quote!(#id[__l] = #x;));
+                stmts.push(quote!(let mut #id: [F; #rt::LANES] = [<F as ::loss_core::Float>::ZERO; #rt::LANES]; #fill));
+            } else {
+                stmts.push(quote!(let #id: F = #x;));
+            }
+        }
+        for &(input, node) in &pass.stashes {
+            let row = format_ident!("__d_{}_row", idents[input.0 as usize]);
+            let v = element_ref(g, node, idents, at)?;
+            stmts.push(each(quote!(#row[#j] = #v;)));
         }
         for &r in &pass.reductions {
             let acc = format_ident!("__acc{}", r.0);
             let Op::Reduce(kind, x) = g.op(r) else {
                 return internal("a pass reduction is a Reduce node");
             };
-            let v = element_ref(g, x, idents, &j)?;
-            stmts.push(match kind {
+            let v = element_ref(g, x, idents, at)?;
+            stmts.push(each(match kind {
                 Reduction::Sum => quote!(#acc.add(#lane, #v);),
                 Reduction::ShiftMax => quote!(#acc.max(#lane, #v);),
                 _ => quote!(#acc.max_nan(#lane, #v);),
-            });
+            }));
         }
         for &(i, node) in writes {
             let ident = &idents[i.0 as usize];
-            let v = element_ref(g, node, idents, &j)?;
-            stmts.push(match g.inputs[i.0 as usize].kind {
+            let v = element_ref(g, node, idents, at)?;
+            stmts.push(each(match g.inputs[i.0 as usize].kind {
                 InputKind::Vector(_) => {
                     let row = format_ident!("__d_{}_row", ident);
                     quote!(#row[#j] = __seed * #v;)
@@ -635,28 +662,71 @@ fn emit_pass(
                     let gi = grad_ident(ident);
                     quote!(#gi[#j] += __seed * #v;)
                 }
-            });
+            }));
         }
         Ok(quote!(#(#stmts)*))
     };
-    let blocked = body(quote!(__jj), quote!(__l))?;
-    let tail = body(quote!(__j), quote!(0))?;
+    // In the blocked loop every row is re-borrowed as a fixed-size chunk, so
+    // the lanes index it without bounds checks and the body vectorises;
+    // `__jj` is the element's index in the row (for `onehot`).
+    let mut chunks = Vec::new();
+    let mut seen = HashSet::new();
+    let mut chunk = |row: Ident, mutable: bool| {
+        if seen.insert(row.to_string()) {
+            chunks.push(if mutable {
+                quote!(let #row: &mut [F; #rt::LANES] = #rt::chunk_mut(&mut *#row, __j);)
+            } else {
+                quote!(let #row: &[F; #rt::LANES] = #rt::chunk(#row, __j);)
+            });
+        }
+    };
+    for &e in &pass.elements {
+        if let Op::Input(i) = g.op(e) {
+            let ident = &idents[i.0 as usize];
+            match g.inputs[i.0 as usize].kind {
+                InputKind::Vector(_) => chunk(row_ident(ident), false),
+                InputKind::Weights(_) => chunk(ident.clone(), false),
+                _ => {}
+            }
+        }
+    }
+    let grad_rows = writes
+        .iter()
+        .chain(&pass.stashes)
+        .map(|&(i, _)| i)
+        .chain(pass.loads.iter().map(|&(_, i)| i));
+    for i in grad_rows {
+        let ident = &idents[i.0 as usize];
+        match g.inputs[i.0 as usize].kind {
+            InputKind::Vector(_) => chunk(format_ident!("__d_{}_row", ident), true),
+            _ => chunk(grad_ident(ident), true),
+        }
+    }
+    let blocked = body(quote!(__l), quote!(__l), true)?;
+    let tail = body(quote!(__j), quote!(0), false)?;
     Ok(quote! {
         #(#init)*
         let mut __j = 0usize;
         while __j + #rt::LANES <= #dim {
-            for __l in 0..#rt::LANES {
-                let __jj = __j + __l;
-                #blocked
-            }
+            #(#chunks)*
+            #blocked
             __j += #rt::LANES;
         }
         while __j < #dim {
+            let __jj = __j;
             #tail
             __j += 1;
         }
         #(#done)*
     })
+}
+
+/// Where an element is read inside a pass: at `index`, and, with `lanes`,
+/// from per-chunk arrays indexed by lane.
+#[derive(Clone, Copy)]
+struct Elem<'a> {
+    index: &'a TokenStream,
+    lanes: bool,
 }
 
 /// A scalar node's value in the fast path.
@@ -665,7 +735,7 @@ fn scalar_ref(g: &Graph, n: NodeId, idents: &[Ident]) -> Result<TokenStream> {
 }
 
 /// An element `j` of a node (vector or broadcast scalar) inside a pass.
-fn element_ref(g: &Graph, n: NodeId, idents: &[Ident], j: &TokenStream) -> Result<TokenStream> {
+fn element_ref(g: &Graph, n: NodeId, idents: &[Ident], j: Elem<'_>) -> Result<TokenStream> {
     leaf_or_named(g, n, idents, Some(j))
 }
 
@@ -673,7 +743,7 @@ fn leaf_or_named(
     g: &Graph,
     n: NodeId,
     idents: &[Ident],
-    j: Option<&TokenStream>,
+    j: Option<Elem<'_>>,
 ) -> Result<TokenStream> {
     let rt = rt();
     Ok(match g.op(n) {
@@ -689,11 +759,15 @@ fn leaf_or_named(
                     let v = label_ident(ident);
                     quote!(#v)
                 }
-                (InputKind::Vector(_), Some(j)) => {
+                (InputKind::Vector(_), Some(at)) => {
                     let row = row_ident(ident);
+                    let j = at.index;
                     quote!(#row[#j])
                 }
-                (InputKind::Weights(_), Some(j)) => quote!(#ident[#j]),
+                (InputKind::Weights(_), Some(at)) => {
+                    let j = at.index;
+                    quote!(#ident[#j])
+                }
                 _ => return internal(format!("vector input `{ident}` used as a scalar")),
             }
         }
@@ -702,16 +776,21 @@ fn leaf_or_named(
             quote!(#f)
         }
         Op::OneHot(i) => match j {
-            Some(j) => {
+            Some(_) => {
                 let l = label_ident(&idents[i.0 as usize]);
-                quote!(#rt::onehot::<F>(#j, #l))
+                quote!(#rt::onehot::<F>(__jj, #l))
             }
             None => return internal("onehot used as a scalar"),
         },
         _ => match (g.shape(n), j) {
-            (Shape::Vector(_), Some(_)) => {
+            (Shape::Vector(_), Some(at)) => {
                 let id = format_ident!("__e{}", n.0);
-                quote!(#id)
+                let j = at.index;
+                if at.lanes {
+                    quote!(#id[#j])
+                } else {
+                    quote!(#id)
+                }
             }
             (Shape::Vector(_), None) => return internal("a vector node used as a scalar"),
             (Shape::Scalar, _) => {
@@ -743,16 +822,11 @@ fn is_hoisted_name(g: &Graph, n: NodeId) -> bool {
 }
 
 /// The expression computing node `n` from its operands (fast path).
-fn fast_expr(
-    g: &Graph,
-    n: NodeId,
-    idents: &[Ident],
-    j: Option<&TokenStream>,
-) -> Result<TokenStream> {
+fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Result<TokenStream> {
     let rt = rt();
     let arg = |a: NodeId| -> Result<TokenStream> {
         match j {
-            Some(j) => element_ref(g, a, idents, j),
+            Some(at) => element_ref(g, a, idents, at),
             None => scalar_ref(g, a, idents),
         }
     };

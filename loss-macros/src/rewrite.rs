@@ -181,7 +181,8 @@ fn binary(
                 un(g, Unary::Neg, p)
             }
             // c1 * (c2 * z) = (c1 c2) * z
-            (Some(k1), None, _, Op::Binary(Binary::Mul, p, q)) | (None, Some(k1), Op::Binary(Binary::Mul, p, q), _)
+            (Some(k1), None, _, Op::Binary(Binary::Mul, p, q))
+            | (None, Some(k1), Op::Binary(Binary::Mul, p, q), _)
                 if g.constant(p).is_some() || g.constant(q).is_some() =>
             {
                 let (k2, z) = match g.constant(p) {

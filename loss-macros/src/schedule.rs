@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::ir::{DimId, Graph, InputId, NodeId, Op, Shape};
+use crate::ir::{Binary, DimId, Graph, InputId, NodeId, Op, Shape, Unary};
 
 /// Where a per-sample result goes.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +41,12 @@ pub struct Pass {
     pub reductions: Vec<NodeId>,
     /// Gradient rows written in this pass: `(input, node)`.
     pub writes: Vec<(InputId, NodeId)>,
+    /// Elements this pass stores in a gradient row for a later pass to read
+    /// back instead of recomputing: `(input, node)`.
+    pub stashes: Vec<(InputId, NodeId)>,
+    /// Elements this pass reads from a gradient row where an earlier pass
+    /// stashed them: `(node, input)`.
+    pub loads: Vec<(NodeId, InputId)>,
 }
 
 /// One step of a sample's computation.
@@ -118,6 +124,8 @@ pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
                     elements: vec![],
                     reductions: vec![],
                     writes: vec![],
+                    stashes: vec![],
+                    loads: vec![],
                 })
                 .reductions
                 .push(n);
@@ -139,20 +147,17 @@ pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
                     elements: vec![],
                     reductions: vec![],
                     writes: vec![],
+                    stashes: vec![],
+                    loads: vec![],
                 })
                 .writes
                 .push((input, node));
         }
     }
     for pass in passes.values_mut() {
-        let mut seeds: Vec<NodeId> = pass
-            .reductions
-            .iter()
-            .filter_map(|&r| g.op(r).operands().next())
-            .collect();
-        seeds.extend(pass.writes.iter().map(|&(_, n)| n));
-        pass.elements = vector_closure(g, &seeds);
+        pass.elements = vector_closure(g, &pass_seeds(g, pass), &[]);
     }
+    stash_transcendentals(g, &mut passes);
 
     let is_computed_scalar = |n: NodeId| {
         g.shape(n) == Shape::Scalar
@@ -188,8 +193,21 @@ pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
     Schedule { hoisted, steps }
 }
 
-/// The vector nodes `seeds` need, stopping at scalars, in dependency order.
-fn vector_closure(g: &Graph, seeds: &[NodeId]) -> Vec<NodeId> {
+/// What a pass must compute: its reductions' operands and its writes.
+fn pass_seeds(g: &Graph, pass: &Pass) -> Vec<NodeId> {
+    let mut seeds: Vec<NodeId> = pass
+        .reductions
+        .iter()
+        .filter_map(|&r| g.op(r).operands().next())
+        .collect();
+    seeds.extend(pass.writes.iter().map(|&(_, n)| n));
+    seeds.extend(pass.stashes.iter().map(|&(_, n)| n));
+    seeds
+}
+
+/// The vector nodes `seeds` need, stopping at scalars and at `leaves` (which
+/// are included but not expanded), in dependency order.
+fn vector_closure(g: &Graph, seeds: &[NodeId], leaves: &[NodeId]) -> Vec<NodeId> {
     let mut seen = HashSet::new();
     let mut stack: Vec<NodeId> = seeds
         .iter()
@@ -197,7 +215,7 @@ fn vector_closure(g: &Graph, seeds: &[NodeId]) -> Vec<NodeId> {
         .filter(|&s| g.shape(s) != Shape::Scalar)
         .collect();
     while let Some(n) = stack.pop() {
-        if !seen.insert(n) {
+        if !seen.insert(n) || leaves.contains(&n) {
             continue;
         }
         stack.extend(g.op(n).operands().filter(|&a| g.shape(a) != Shape::Scalar));
@@ -207,11 +225,76 @@ fn vector_closure(g: &Graph, seeds: &[NodeId]) -> Vec<NodeId> {
     nodes
 }
 
+/// How many transcendental functions computing node `n` once takes, over
+/// the vector nodes of its closure.
+fn transcendental_cost(g: &Graph, n: NodeId) -> usize {
+    vector_closure(g, &[n], &[])
+        .into_iter()
+        .filter(|&m| match g.op(m) {
+            Op::Unary(u, _) => !matches!(
+                u,
+                Unary::Neg | Unary::Abs | Unary::Sign | Unary::FiniteOrZero
+            ),
+            Op::Binary(b, ..) => matches!(b, Binary::Pow | Binary::Xlogy),
+            Op::Powi(..) => false,
+            _ => false,
+        })
+        .count()
+}
+
+/// The gradient row of a vector input is free memory until the pass that
+/// writes it: an earlier pass over the same dim stores there the costliest
+/// element both passes compute (`exp(z - max)` of a softmax, typically), and
+/// the writing pass reads it back instead of evaluating it again.
+fn stash_transcendentals(g: &Graph, passes: &mut BTreeMap<(usize, DimId), Pass>) {
+    let keys: Vec<(usize, DimId)> = passes.keys().copied().collect();
+    for &late in &keys {
+        let rows: Vec<InputId> = passes[&late]
+            .writes
+            .iter()
+            .filter(|&&(i, _)| {
+                matches!(g.inputs[i.0 as usize].kind, crate::ir::InputKind::Vector(_))
+            })
+            .map(|&(i, _)| i)
+            .collect();
+        for input in rows {
+            let best = keys
+                .iter()
+                .filter(|&&(l, d)| d == late.1 && l < late.0)
+                .flat_map(|early| {
+                    let loads = &passes[&late].loads;
+                    passes[&late]
+                        .elements
+                        .iter()
+                        .filter(|e| {
+                            passes[early].elements.contains(e)
+                                && !loads.iter().any(|(n, _)| n == *e)
+                        })
+                        .map(move |&e| (transcendental_cost(g, e), std::cmp::Reverse(e), *early))
+                })
+                .filter(|&(cost, ..)| cost > 0)
+                .max();
+            let Some((_, std::cmp::Reverse(node), early)) = best else {
+                continue;
+            };
+            passes
+                .get_mut(&early)
+                .expect("key from the map")
+                .stashes
+                .push((input, node));
+            let pass = passes.get_mut(&late).expect("key from the map");
+            pass.loads.push((node, input));
+            let leaves: Vec<NodeId> = pass.loads.iter().map(|&(n, _)| n).collect();
+            pass.elements = vector_closure(g, &pass_seeds(g, pass), &leaves);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ir::tests::sample_graph;
-    use crate::ir::{Binary, Reduction, Unary};
+    use crate::ir::Reduction;
     use crate::rewrite;
 
     /// Cross-entropy value and gradient: a max pass, a sum pass, and a
