@@ -24,8 +24,10 @@ mod nalgebra_impls;
 mod private;
 mod real;
 mod rows;
+mod sample;
 
 pub use error::LossError;
 pub use loss_macros::loss;
 pub use real::{Float, Real};
 pub use rows::{AsRows, Label, Rows, RowsMut};
+pub use sample::{SampleLoss, ScalarFn};

@@ -392,6 +392,43 @@ pub fn onehot<F: Float>(j: usize, y: usize) -> F {
     }
 }
 
+/// A row the reference path reads element by element.
+pub trait RefRow<R> {
+    /// Element `j`.
+    fn at(&self, j: usize) -> R;
+    /// Number of elements.
+    fn len(&self) -> usize;
+    /// `true` if there are no elements.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<R: Real> RefRow<R> for [R] {
+    #[inline]
+    fn at(&self, j: usize) -> R {
+        self[j].clone()
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        <[R]>::len(self)
+    }
+}
+
+/// A row of the fast type read as exact numbers of the reference type.
+pub struct ConvertedRow<'a, F>(pub &'a [F]);
+
+impl<F: Float, R: Real> RefRow<R> for ConvertedRow<'_, F> {
+    #[inline]
+    fn at(&self, j: usize) -> R {
+        R::from_f64(self.0[j].to_f64())
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// `n` as a number of the reference type.
 pub fn ref_len<R: Real>(n: usize) -> R {
     R::from_f64(n as f64)

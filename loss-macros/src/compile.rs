@@ -96,6 +96,7 @@ pub fn declaration(decl: &Declaration) -> syn::Result<TokenStream> {
         reduce,
         formula: formula_text(&decl.body),
         reference: (&lowered.graph, lowered.value),
+        reference_denominator: lowered.denominator,
         value,
         grad,
         denominator,

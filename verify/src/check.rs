@@ -3,49 +3,12 @@
 
 use core::fmt;
 
-use loss_core::Real;
-
 use crate::ulps::{distances, mignitude};
 use crate::{with_precision, Dual, FastFloat, Interval, IntervalError};
 
-/// A function of a flat vector of inputs, generic over the number type: the
-/// interface between a loss and the checker.
-///
-/// `x` holds the inputs the gradient is taken with respect to, flattened
-/// (row-major for a batch of rows). Everything else (labels, targets without
-/// gradient, hyper-parameters) is a field of the implementing type and enters
-/// `eval` through `R::from_f64`. The `loss!` macro generates one
-/// implementation per declared loss from its `reference` function.
-///
-/// `eval` runs in `Interval` (exact value), in `Dual<Interval>` (exact
-/// gradient), and in `f64` if you like; write it as the plain formula, with
-/// no concern for speed or overflow: the checker is exact.
-///
-/// ```
-/// use loss_core::Real;
-/// use verify::ScalarFn;
-/// /// Cross-entropy of logits `x` against the label `y`: logsumexp(x) - x[y].
-/// struct CrossEntropy { y: usize }
-/// impl ScalarFn for CrossEntropy {
-///     fn eval<R: Real>(&self, x: &[R]) -> R {
-///         let m = x.iter().cloned().reduce(R::max).unwrap();
-///         let s = x.iter().fold(R::from_f64(0.0), |s, v| s + (v.clone() - m.clone()).exp());
-///         m + s.ln() - x[self.y].clone()
-///     }
-/// }
-/// let v: f64 = CrossEntropy { y: 0 }.eval(&[0.0, 0.0]);
-/// assert!((v - std::f64::consts::LN_2).abs() < 1e-15);
-/// ```
-pub trait ScalarFn {
-    /// The function's value at `x`.
-    fn eval<R: Real>(&self, x: &[R]) -> R;
-}
-
-impl<S: ScalarFn + ?Sized> ScalarFn for &S {
-    fn eval<R: Real>(&self, x: &[R]) -> R {
-        (**self).eval(x)
-    }
-}
+// `ScalarFn` lives in loss-core, so that the code `loss!` generates can
+// implement it without depending on this crate.
+pub use loss_core::ScalarFn;
 
 /// When a fast result passes.
 ///
@@ -152,6 +115,8 @@ pub enum Problem {
     },
     /// The reference has no value (or no derivative) at this point.
     ReferenceUndefined(IntervalError),
+    /// The fast path returned an error instead of a value.
+    FastPathFailed(loss_core::LossError),
     /// Even at the highest precision the enclosures are too wide to decide
     /// whether the tolerance is met (the verdicts shown are optimistic).
     Undecided {
@@ -167,6 +132,7 @@ impl fmt::Display for Problem {
                 write!(f, "the gradient has {gradient} components but there are {inputs} inputs")
             }
             Problem::ReferenceUndefined(e) => write!(f, "the reference is undefined at this point: {e}"),
+            Problem::FastPathFailed(e) => write!(f, "the fast path failed: {e}"),
             Problem::Undecided { precision } => write!(
                 f,
                 "enclosures at {precision} bits are still too wide to decide the tolerance; loosen it \
@@ -604,4 +570,59 @@ pub fn assert_value<F: FastFloat, S: ScalarFn + ?Sized>(
     tolerance: Tolerance,
 ) {
     check_value(reference, x, value, tolerance).assert_passed();
+}
+
+/// Checks a loss declared with `loss!` at one sample: runs its fast
+/// `value_and_grad` in `F` (on the batch made of this sample, at the
+/// sample's own `#[grad]` inputs) and compares value and gradient with the
+/// exact enclosures of its `reference` transcription.
+///
+/// ```
+/// use loss_core::loss;
+/// use verify::{check_loss, Tolerance};
+/// loss! {
+///     fn ce(#[grad] z: Vector<C>, y: Class<C>) { cross_entropy(z, y) }
+/// }
+/// // Logits of 1e4: any unshifted formula overflows.
+/// let report = check_loss(&ce::Sample { z: &[1e4_f64, -1e4, 0.0], y: 1 }, Tolerance::default_for::<f64>());
+/// assert!(report.passed(), "{report}");
+/// ```
+pub fn check_loss<F, L>(loss: &L, tolerance: Tolerance) -> Report
+where
+    F: FastFloat + loss_core::Float,
+    L: loss_core::SampleLoss<F>,
+{
+    let mut x = vec![<F as loss_core::Float>::ZERO; loss.len()];
+    loss.point(&mut x);
+    let mut gradient = vec![<F as loss_core::Float>::ZERO; loss.len()];
+    match loss.value_and_grad(&x, &mut gradient) {
+        Ok(value) => check_value_and_grad(loss, &x, value, &gradient, tolerance),
+        Err(e) => Report {
+            float: F::NAME,
+            precision: 0,
+            tolerance,
+            value: None,
+            gradient: Vec::new(),
+            gradient_scale: 0.0,
+            problem: Some(Problem::FastPathFailed(e)),
+        },
+    }
+}
+
+/// [`check_loss`], panicking with the report if it fails.
+///
+/// ```
+/// use loss_core::loss;
+/// loss! {
+///     fn bce(#[grad] x: Vector<D>, y: Vector<D>) { sum(binary_cross_entropy_with_logits(x, y)) }
+/// }
+/// verify::assert_loss(&bce::Sample { x: &[-80.0_f32, 0.0, 80.0], y: &[1.0, 0.5, 0.0] }, verify::Tolerance::default_for::<f32>());
+/// ```
+#[track_caller]
+pub fn assert_loss<F, L>(loss: &L, tolerance: Tolerance)
+where
+    F: FastFloat + loss_core::Float,
+    L: loss_core::SampleLoss<F>,
+{
+    check_loss(loss, tolerance).assert_passed();
 }

@@ -14,8 +14,8 @@ pub mod strategies;
 mod ulps;
 
 pub use check::{
-    assert_value, assert_value_and_grad, check_value, check_value_and_grad, GradientReport,
-    Problem, Report, ScalarFn, Tolerance, ValueReport,
+    assert_loss, assert_value, assert_value_and_grad, check_loss, check_value,
+    check_value_and_grad, GradientReport, Problem, Report, ScalarFn, Tolerance, ValueReport,
 };
 pub use dual::Dual;
 pub use interval::{current_precision, with_precision, Interval, IntervalError, DEFAULT_PRECISION};
