@@ -249,7 +249,7 @@ fn sigmoid_f32_all_inputs() {
     ];
     check(
         "sigmoid_f32",
-        1.5,
+        2.41,
         &sweeps,
         math::sigmoid_slice,
         sigmoid_f64,
@@ -269,7 +269,7 @@ fn softplus_f32_all_inputs() {
     ];
     check(
         "softplus_f32",
-        1.5,
+        1.64,
         &sweeps,
         math::softplus_slice,
         softplus_f64,
