@@ -73,6 +73,16 @@ pub trait Real:
     fn xlogy(self, y: Self) -> Self {
         self * y.ln()
     }
+
+    /// The same number, with no derivative attached: an identity for plain
+    /// numbers; dual numbers return a constant.
+    ///
+    /// The reference path shifts a log-sum-exp by its maximum, an identity
+    /// for any shift; detaching the shift keeps an undecidable `max` of
+    /// overlapping intervals from poisoning the exact derivative.
+    fn detached(self) -> Self {
+        self
+    }
 }
 
 /// The scalar of the fast path: `f32` or `f64`.

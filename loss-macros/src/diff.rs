@@ -108,6 +108,37 @@ impl Differ<'_> {
             self.push(x, c, n);
             return;
         }
+        // And binary cross-entropy from logits, so that its gradient is the
+        // one node `sigmoid(x) - y`.
+        if let Some((x, y)) = self.g.as_binary_cross_entropy(n) {
+            let s = self.un(Unary::Sigmoid, x);
+            let slope = self.bin(Binary::Sub, s, y);
+            let to_x = self.mul(a, slope);
+            self.push(x, to_x, n);
+            let ax = self.mul(a, x);
+            let to_y = self.un(Unary::Neg, ax);
+            self.push(y, to_y, n);
+            return;
+        }
+        // A log-softmax sends `c - sum(c) * softmax(x)` to `x` as one node
+        // (PyTorch's log_softmax backward), rather than `c` and a separate
+        // term through the log-sum-exp: the expansion gives that node a form
+        // without cancellation where c is concentrated at the maximum.
+        if let Some(x) = self.g.as_log_softmax(n) {
+            let softmax = self.un(Unary::Exp, n);
+            let total = match (self.g.shape(a), self.g.shape(n)) {
+                (Shape::Vector(_), _) => self.node(Op::Reduce(Reduction::Sum, a)),
+                (Shape::Scalar, Shape::Vector(d)) => {
+                    let len = self.node(Op::DimLen(d));
+                    self.mul(a, len)
+                }
+                (Shape::Scalar, Shape::Scalar) => a,
+            };
+            let scaled = self.mul(total, softmax);
+            let slope = self.bin(Binary::Sub, a, scaled);
+            self.push(x, slope, n);
+            return;
+        }
         match self.g.op(n) {
             Op::Const(_) | Op::Input(_) | Op::DimLen(_) | Op::OneHot(_) => {}
             Op::Unary(u, x) => {
@@ -252,6 +283,10 @@ impl Differ<'_> {
                 (Some(self.mul(a, ln_y)), Some(self.mul(a, dy)))
             }
             // Only gradients contain these; gradients are not differentiated again.
+            Binary::ExpDiff => {
+                let minus = self.un(Unary::Neg, a);
+                (Some(self.mul(a, n)), Some(self.mul(minus, n)))
+            }
             Binary::Xdivy | Binary::Gt | Binary::Eq => (None, None),
         };
         if let Some(c) = dx {

@@ -866,6 +866,7 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
                 Binary::Xdivy => quote!(#rt::xdivy(#x, #y)),
                 Binary::Gt => quote!(#rt::gt(#x, #y)),
                 Binary::Eq => quote!(#rt::eq(#x, #y)),
+                Binary::ExpDiff => quote!(#rt::exp_diff(#x, #y)),
             }
         }
         Op::Powi(a, 2) => {
@@ -1069,7 +1070,7 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
         if input.grad {
             let width = &grads.iter().find(|(i, _)| *i == k).expect("a grad input").1;
             let start = offset.clone();
-            let end = quote!(#start + #width);
+            let end = quote!((#start + #width));
             offset = end.clone();
             let slot = format_ident!("__x_{}", ident);
             let gslot = format_ident!("__g_{}", ident);
@@ -1322,7 +1323,7 @@ fn reference_expr(
                 Binary::Min => quote!(#real::min(#x, #y)),
                 Binary::Pow => quote!(#real::powf(#x, #y)),
                 Binary::Xlogy => quote!(#real::xlogy(#x, #y)),
-                Binary::Xdivy | Binary::Gt | Binary::Eq => {
+                Binary::Xdivy | Binary::Gt | Binary::Eq | Binary::ExpDiff => {
                     return internal("a comparison in a reference")
                 }
             }

@@ -120,6 +120,10 @@ pub enum Binary {
     Gt,
     /// 1 where `a == b`, else 0.
     Eq,
+    /// `exp(a - b)` with the rounding error of the subtraction compensated:
+    /// the shifted exponentials of a log-sum-exp keep full relative accuracy
+    /// however far apart `a` and `b` are. Only made by the expansion.
+    ExpDiff,
 }
 
 impl Binary {
@@ -348,6 +352,61 @@ impl Graph {
         None
     }
 
+    /// `x - logsumexp(x)`, a log-softmax: returns `x`.
+    pub fn as_log_softmax(&self, id: NodeId) -> Option<NodeId> {
+        match self.op(id) {
+            Op::Binary(Binary::Sub, x, lse)
+                if self.op(lse) == Op::Reduce(Reduction::LogSumExp, x) =>
+            {
+                Some(x)
+            }
+            _ => None,
+        }
+    }
+
+    /// `c - s * softmax(x)` (or its negation `s * softmax(x) - c`), the
+    /// backward of a log-softmax: returns `(c, s, x, negated)`. That `s` is
+    /// the sum of `c` is for the caller to check.
+    pub fn as_log_softmax_backward(&self, id: NodeId) -> Option<(NodeId, NodeId, NodeId, bool)> {
+        let Op::Binary(Binary::Sub, left, right) = self.op(id) else {
+            return None;
+        };
+        let scaled_softmax = |n: NodeId| -> Option<(NodeId, NodeId)> {
+            let Op::Binary(Binary::Mul, a, b) = self.op(n) else {
+                return None;
+            };
+            [(a, b), (b, a)].into_iter().find_map(|(s, q)| {
+                self.as_softmax(q)
+                    .filter(|_| self.shape(s) == Shape::Scalar)
+                    .map(|x| (s, x))
+            })
+        };
+        if let Some((s, x)) = scaled_softmax(right) {
+            return Some((left, s, x, false));
+        }
+        scaled_softmax(left).map(|(s, x)| (right, s, x, true))
+    }
+
+    /// `softplus(x) - x * y`, binary cross-entropy from logits: returns
+    /// `(x, y)`.
+    pub fn as_binary_cross_entropy(&self, id: NodeId) -> Option<(NodeId, NodeId)> {
+        let Op::Binary(Binary::Sub, sp, xy) = self.op(id) else {
+            return None;
+        };
+        let (Op::Unary(Unary::Softplus, x), Op::Binary(Binary::Mul, a, b)) =
+            (self.op(sp), self.op(xy))
+        else {
+            return None;
+        };
+        if a == x {
+            Some((x, b))
+        } else if b == x {
+            Some((x, a))
+        } else {
+            None
+        }
+    }
+
     /// A displayable view of node `id` in math notation.
     pub fn display(&self, id: NodeId) -> Display<'_> {
         Display { graph: self, id }
@@ -447,6 +506,7 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
             Binary::Xdivy => call("xdivy", &[x, y]),
             Binary::Gt => call("gt", &[x, y]),
             Binary::Eq => call("eq", &[x, y]),
+            Binary::ExpDiff => call("exp_diff", &[x, y]),
         },
         Op::Powi(a, n) => (PREC_ATOM, format!("{}.powi({n})", show(a, PREC_ATOM))),
         Op::Reduce(r, a) => call(

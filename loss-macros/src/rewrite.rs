@@ -391,6 +391,7 @@ fn fold(g: &Graph, op: &Op) -> Option<f64> {
                 }
                 Binary::Gt => f64::from(u8::from(x > y)),
                 Binary::Eq => f64::from(u8::from(x == y)),
+                Binary::ExpDiff => (x - y).exp(),
             }
         }
         Op::Powi(a, n) => k(a)?.powi(n),
@@ -404,40 +405,84 @@ struct LseParts {
     exps: NodeId,
     /// `sum(exps)`.
     total: NodeId,
+    /// `ln(total)`, accurate also when `total` is close to 1.
+    log_total: NodeId,
     /// `logsumexp(x) = shift + ln(total)`.
     lse: NodeId,
     /// With a label `y` over `x`'s dim: `sum_{j≠y} exps_j`, `exps_y`, and
     /// `x_y - shift`.
     split: Option<(NodeId, NodeId, NodeId)>,
+    /// Without: `sum` of the exps below the maximum, the number of maxima,
+    /// and the elementwise `[x_j == max]`.
+    max_split: Option<(NodeId, NodeId, NodeId)>,
 }
 
-fn lse_parts(g: &mut Graph, x: NodeId, label: Option<InputId>) -> LseParts {
+/// The finite maximum a log-sum-exp of `x` is shifted by.
+fn shift_of(g: &mut Graph, x: NodeId) -> NodeId {
     let max = g.intern(Op::Reduce(Reduction::ShiftMax, x));
-    let shift = un(g, Unary::FiniteOrZero, max);
+    un(g, Unary::FiniteOrZero, max)
+}
+
+/// The sum of exponentials, and its logarithm, with one term split off: the
+/// term that dominates when `ln(total)` is small, so that the logarithm is
+/// `ln(big) + log1p(rest / big)` and keeps its relative accuracy (a
+/// confident prediction has `total = 1 + tiny`, whose `ln` rounding alone
+/// would make worthless).
+fn lse_parts(g: &mut Graph, x: NodeId, label: Option<InputId>) -> LseParts {
+    let shift = shift_of(g, x);
     let centred = bin(g, Binary::Sub, x, shift);
-    let exps = un(g, Unary::Exp, centred);
-    let (total, split) = match label {
+    let exps = bin(g, Binary::ExpDiff, x, shift);
+    let zero = g.constant_node(0.0);
+    let one = g.constant_node(1.0);
+    // The split at the maxima: `total = ties + rest`, ties ≥ 1 when the
+    // maximum is finite (each tie contributes exactly e^0 = 1). Its sums are
+    // only computed where something uses them.
+    let at_max = bin(g, Binary::Eq, x, shift);
+    let below_max = build(g, Op::Select(at_max, zero, exps));
+    let rest_below_max = sum(g, below_max);
+    let ties = sum(g, at_max);
+    let max_split = Some((rest_below_max, ties, at_max));
+    let (total, log_total, split) = match label {
         Some(y) => {
+            // Split at the label: `total = e_y + rest`.
             let hot = g.intern(Op::OneHot(y));
-            let zero = g.constant_node(0.0);
             let others = build(g, Op::Select(hot, zero, exps));
             let rest = sum(g, others);
             let at_label = index(g, exps, y);
             let label_centred = index(g, centred, y);
-            (
-                bin(g, Binary::Add, rest, at_label),
-                Some((rest, at_label, label_centred)),
-            )
+            let total = bin(g, Binary::Add, rest, at_label);
+            // Near the maximum (gap ≤ 1, e_y ≥ 1/e): ln(e_y) + log1p(rest / e_y).
+            let gap = un(g, Unary::Neg, label_centred);
+            let ratio = bin(g, Binary::Div, rest, at_label);
+            let near = un(g, Unary::Log1p, ratio);
+            let near = bin(g, Binary::Add, label_centred, near);
+            let far = un(g, Unary::Ln, total);
+            let is_far = bin(g, Binary::Gt, gap, one);
+            let log_total = build(g, Op::Select(is_far, far, near));
+            (total, log_total, Some((rest, at_label, label_centred)))
         }
-        None => (sum(g, exps), None),
+        None => {
+            let (rest, ties) = (rest_below_max, ties);
+            let total = bin(g, Binary::Add, ties, rest);
+            let ratio = bin(g, Binary::Div, rest, ties);
+            let log_ties = un(g, Unary::Ln, ties);
+            let log1p_ratio = un(g, Unary::Log1p, ratio);
+            let split = bin(g, Binary::Add, log_ties, log1p_ratio);
+            let plain = un(g, Unary::Ln, total);
+            // No tie only when the maximum is not finite: then the plain form.
+            let has_ties = bin(g, Binary::Gt, ties, zero);
+            let log_total = build(g, Op::Select(has_ties, split, plain));
+            (total, log_total, None)
+        }
     };
-    let log_total = un(g, Unary::Ln, total);
     let lse = bin(g, Binary::Add, shift, log_total);
     LseParts {
         exps,
         total,
+        log_total,
         lse,
         split,
+        max_split,
     }
 }
 
@@ -503,6 +548,87 @@ fn expand_node(
             let elsewhere = bin(dst, Binary::Mul, p.exps, inv);
             let hot = dst.intern(Op::OneHot(y));
             return build(dst, Op::Select(hot, at_label, elsewhere));
+        }
+    }
+    // log_softmax(x) = (x - shift) - ln(total): the large shift cancels
+    // first, exactly, instead of rounding inside `shift + ln(total)`.
+    if let Op::Binary(Binary::Sub, x, lse) = src.op(old) {
+        if src.op(lse) == Op::Reduce(Reduction::LogSumExp, x) {
+            let p = parts(dst, x);
+            let shift = shift_of(dst, translated[&x]);
+            let centred = bin(dst, Binary::Sub, translated[&x], shift);
+            return bin(dst, Binary::Sub, centred, p.log_total);
+        }
+    }
+    // c - s softmax(x) with s = sum(c), at a single maximum j: with
+    // q_j = 1 - R/S it is s R/S - (sum_{k≠j} c_k), which has no cancellation
+    // when c is concentrated at j (a one-hot or confident target); elsewhere
+    // the plain form.
+    if let Some((c_old, s_old, x, negated)) = src.as_log_softmax_backward(old) {
+        let parts = parts(dst, x);
+        let (c, s) = (translated[&c_old], translated[&s_old]);
+        if let (Some((rest, ties, at_max)), true) = (parts.max_split, sum(dst, c) == s) {
+            let zero = dst.constant_node(0.0);
+            let one = dst.constant_node(1.0);
+            let c_below = build(dst, Op::Select(at_max, zero, c));
+            let c_rest = sum(dst, c_below);
+            let inv = un(dst, Unary::Recip, parts.total);
+            let scale = bin(dst, Binary::Mul, s, inv);
+            let rest_share = bin(dst, Binary::Mul, scale, rest);
+            let q_scaled = bin(dst, Binary::Mul, scale, parts.exps);
+            let (at_single_max, plain) = if negated {
+                (
+                    bin(dst, Binary::Sub, c_rest, rest_share),
+                    bin(dst, Binary::Sub, q_scaled, c),
+                )
+            } else {
+                (
+                    bin(dst, Binary::Sub, rest_share, c_rest),
+                    bin(dst, Binary::Sub, c, q_scaled),
+                )
+            };
+            let single = bin(dst, Binary::Eq, ties, one);
+            let c_abs = un(dst, Unary::Abs, c);
+            let rest_abs = un(dst, Unary::Abs, c_rest);
+            let dominant = bin(dst, Binary::Gt, c_abs, rest_abs);
+            let here = bin(dst, Binary::Mul, at_max, single);
+            let here = bin(dst, Binary::Mul, here, dominant);
+            return build(dst, Op::Select(here, at_single_max, plain));
+        }
+    }
+    // Binary cross-entropy from logits, softplus(x) - x y, without the
+    // cancellation of its two large terms when y is near 0 or 1:
+    // log1p(e^-|x|) + (x (1 - y) where x > 0, else -x y), two non-negative
+    // terms for y in [0, 1] (1 - y is exact for y in [1/2, 1]).
+    if let Some((x_old, y_old)) = src.as_binary_cross_entropy(old) {
+        let (x, y) = (translated[&x_old], translated[&y_old]);
+        let zero = dst.constant_node(0.0);
+        let one = dst.constant_node(1.0);
+        let abs = un(dst, Unary::Abs, x);
+        let minus_abs = un(dst, Unary::Neg, abs);
+        let tail = un(dst, Unary::Softplus, minus_abs);
+        let complement = bin(dst, Binary::Sub, one, y);
+        let positive = bin(dst, Binary::Mul, x, complement);
+        let xy = bin(dst, Binary::Mul, x, y);
+        let negative = un(dst, Unary::Neg, xy);
+        let is_positive = bin(dst, Binary::Gt, x, zero);
+        let linear = build(dst, Op::Select(is_positive, positive, negative));
+        return bin(dst, Binary::Add, tail, linear);
+    }
+    // Its gradient σ(x) - y: for x > 0 as (1 - y) - σ(-x), whose terms are
+    // both small when σ(x) and y are near 1.
+    if let Op::Binary(Binary::Sub, s_old, y_old) = src.op(old) {
+        if let Op::Unary(Unary::Sigmoid, x_old) = src.op(s_old) {
+            let (x, y) = (translated[&x_old], translated[&y_old]);
+            let zero = dst.constant_node(0.0);
+            let one = dst.constant_node(1.0);
+            let complement = bin(dst, Binary::Sub, one, y);
+            let neg_x = un(dst, Unary::Neg, x);
+            let tail = un(dst, Unary::Sigmoid, neg_x);
+            let positive = bin(dst, Binary::Sub, complement, tail);
+            let plain = bin(dst, Binary::Sub, translated[&s_old], y);
+            let is_positive = bin(dst, Binary::Gt, x, zero);
+            return build(dst, Op::Select(is_positive, positive, plain));
         }
     }
     if let Some(x) = src.as_softmax(old) {

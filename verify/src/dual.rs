@@ -250,6 +250,9 @@ impl<T: Real + PartialOrd> Real for Dual<T> {
     fn from_f64(x: f64) -> Dual<T> {
         Dual::constant(T::from_f64(x))
     }
+    fn detached(self) -> Dual<T> {
+        Dual::constant(self.value)
+    }
     fn exp(self) -> Dual<T> {
         let e = self.value.exp();
         Dual::chain(e.clone(), &self.partials, e)
