@@ -400,12 +400,10 @@ impl Lowerer {
                 let hi = self.float(args[2])?;
                 self.check_same_dim(x, lo, args[1], "clamp")?;
                 self.check_same_dim(x, hi, args[2], "clamp")?;
-                // Selects rather than max/min: PyTorch passes the whole
-                // gradient at a bound, where max/min would split it.
-                let below = self.node(Op::Binary(Binary::Gt, lo, x));
-                let raised = self.node(Op::Select(below, lo, x));
-                let above = self.node(Op::Binary(Binary::Gt, raised, hi));
-                Ok(self.node(Op::Select(above, hi, raised)))
+                // min(max(x, lo), hi), as PyTorch; the rewrite gives it
+                // clamp's gradient (the whole gradient at the bounds).
+                let raised = self.node(Op::Binary(Binary::Max, x, lo));
+                Ok(self.node(Op::Binary(Binary::Min, raised, hi)))
             }
             "sum" => {
                 arity(1, "a vector")?;

@@ -223,6 +223,33 @@ fn binary(
             _ if is_const(g, y, 1.0) => zero_like(g),
             _ => g.intern(Op::Binary(b, x, y)),
         },
+        // min(max(x, lo), hi) is a clamp: PyTorch passes the whole gradient
+        // at a bound, where max/min would split it. Selects give that.
+        Binary::Min
+            if matches!(ox, Op::Binary(Binary::Max, ..))
+                || matches!(oy, Op::Binary(Binary::Max, ..)) =>
+        {
+            // `min` is commutative too: the `max` may be either operand.
+            let (inner, y) = if matches!(ox, Op::Binary(Binary::Max, ..)) {
+                (ox, y)
+            } else {
+                (oy, x)
+            };
+            let Op::Binary(Binary::Max, a, lo) = inner else {
+                unreachable!()
+            };
+            // `max` is commutative: take the bound to be the operand that is
+            // a batch-wide scalar or constant when one is.
+            let (xv, lo) = if g.shape(lo) == Shape::Scalar || g.shape(a) != Shape::Scalar {
+                (a, lo)
+            } else {
+                (lo, a)
+            };
+            let below = bin(g, Binary::Gt, lo, xv);
+            let raised = build(g, Op::Select(below, lo, xv));
+            let above = bin(g, Binary::Gt, raised, y);
+            build(g, Op::Select(above, y, raised))
+        }
         Binary::Pow => match cy {
             Some(k) if k == k.trunc() && k.abs() <= 64.0 => build(g, Op::Powi(x, k as i32)),
             _ => g.intern(Op::Binary(b, x, y)),
