@@ -164,6 +164,36 @@ pub fn labels<L: Label>(
     Ok(())
 }
 
+/// Checks that every label is in `0..classes` or equal to `ignore`.
+pub fn labels_ignoring<L: Label>(
+    input: &'static str,
+    labels: &[L],
+    classes: usize,
+    ignore: i64,
+) -> Result<(), LossError> {
+    for (row, &l) in labels.iter().enumerate() {
+        match l.class_index() {
+            Some(k) if k < classes => {}
+            _ if l.to_i64() == ignore => {}
+            _ => {
+                return Err(LossError::LabelOutOfRange {
+                    input,
+                    row,
+                    label: l.to_i64(),
+                    classes,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `true` if the label is the ignore index.
+#[inline(always)]
+pub fn is_ignored<L: Label>(l: L, ignore: i64) -> bool {
+    l.to_i64() == ignore
+}
+
 /// A label already checked by [`labels`].
 #[inline(always)]
 pub fn label<L: Label>(l: L) -> usize {

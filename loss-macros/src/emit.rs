@@ -176,6 +176,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     for (input, ident) in g.inputs.iter().zip(idents) {
         params.push(match input.kind {
             InputKind::Vector(_) => quote!(#ident: impl ::loss_core::AsRows<F>),
+            InputKind::Class(_) if input.ignore_index => {
+                let ignore = format_ident!("{}_ignore_index", ident);
+                quote!(#ident: &[L], #ignore: i64)
+            }
             InputKind::Class(_) => quote!(#ident: &[L]),
             InputKind::PerSample | InputKind::Weights(_) => quote!(#ident: &[F]),
             InputKind::Scalar => quote!(#ident: F),
@@ -287,7 +291,12 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         if let InputKind::Class(d) = input.kind {
             let name = ident.to_string();
             let dim = dim_ident(d);
-            checks.push(quote!(#rt::labels(#name, #ident, #dim)?;));
+            if input.ignore_index {
+                let ignore = format_ident!("{}_ignore_index", ident);
+                checks.push(quote!(#rt::labels_ignoring(#name, #ident, #dim, #ignore)?;));
+            } else {
+                checks.push(quote!(#rt::labels(#name, #ident, #dim)?;));
+            }
         }
     }
     if plan.reduce == Reduce::None {
@@ -319,6 +328,29 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         }
     }
 
+    // Samples whose label is the ignore index are skipped: they add nothing
+    // to the value, the gradients or the mean's count.
+    let ignored: Vec<TokenStream> = g
+        .inputs
+        .iter()
+        .zip(idents)
+        .filter(|(i, _)| i.ignore_index)
+        .map(|(_, ident)| {
+            let ignore = format_ident!("{}_ignore_index", ident);
+            quote!(#rt::is_ignored(#ident[__i], #ignore))
+        })
+        .collect();
+    let skip_test = if ignored.is_empty() {
+        quote!(false)
+    } else {
+        quote!(#(#ignored)||*)
+    };
+    checks.push(if ignored.is_empty() {
+        quote!(let __kept = __n;)
+    } else {
+        quote!(let __kept = (0..__n).filter(|&__i| !(#skip_test)).count();)
+    });
+
     // The weighted mean's denominator: its own pass over the batch.
     let mut prologue = Vec::new();
     if let Some(den) = &plan.denominator {
@@ -330,6 +362,9 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 #(#hoisted)*
                 let mut __den = #rt::Total::<F>::new();
                 for __i in 0..__n {
+                    if #skip_test {
+                        continue;
+                    }
                     #body
                     __den.add(#v);
                 }
@@ -339,7 +374,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     }
     let seed = match plan.reduce {
         Reduce::Mean => {
-            quote!(<F as ::loss_core::Float>::ONE / <F as ::loss_core::Float>::from_usize(__n))
+            quote!(<F as ::loss_core::Float>::ONE / <F as ::loss_core::Float>::from_usize(__kept))
         }
         Reduce::Sum => quote!(<F as ::loss_core::Float>::ONE),
         Reduce::WeightedMean => quote!(<F as ::loss_core::Float>::ONE / __denominator),
@@ -387,6 +422,32 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             }
         }
     }
+    // What a skipped sample writes: zero gradient rows, a zero loss.
+    let mut skipped_row = Vec::new();
+    if !ignored.is_empty() {
+        if plan.reduce == Reduce::None {
+            skipped_row.push(quote!(losses[__i] = <F as ::loss_core::Float>::ZERO;));
+        }
+        if with_grad {
+            for &i in &grad_inputs {
+                let gi = grad_ident(&idents[i.0 as usize]);
+                match g.inputs[i.0 as usize].kind {
+                    InputKind::Vector(d) => {
+                        let dim = dim_ident(d);
+                        skipped_row.push(quote! {
+                            for __v in &mut #gi.data[__i * #dim..(__i + 1) * #dim] {
+                                *__v = <F as ::loss_core::Float>::ZERO;
+                            }
+                        });
+                    }
+                    InputKind::PerSample => {
+                        skipped_row.push(quote!(#gi[__i] = <F as ::loss_core::Float>::ZERO;))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
     let body = sample_body(program, idents, &row_writes, with_grad)?;
     let hoisted = hoisted(program, idents)?;
     let value = scalar_ref(g, program.value, idents)?;
@@ -401,7 +462,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             quote!(let mut __total = #rt::Total::<F>::new();),
             quote!(__total.add(#value);),
             quote!(Ok(
-                __total.total() / <F as ::loss_core::Float>::from_usize(__n)
+                __total.total() / <F as ::loss_core::Float>::from_usize(__kept)
             )),
         ),
         Reduce::WeightedMean => (
@@ -438,6 +499,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             #value_init
             #(#accumulators)*
             for __i in 0..__n {
+                if #skip_test {
+                    #(#skipped_row)*
+                    continue;
+                }
                 #seed_row
                 #body
                 #value_add
@@ -1110,6 +1175,8 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
                 }
                 InputKind::Weights(_) => quote!(self.#ident),
                 InputKind::PerSample => quote!(&[self.#ident][..]),
+                // A sample being checked is never ignored.
+                InputKind::Class(_) if input.ignore_index => quote!(&[self.#ident][..], i64::MIN),
                 InputKind::Class(_) => quote!(&[self.#ident][..]),
                 InputKind::Scalar => quote!(self.#ident),
             });

@@ -76,6 +76,8 @@ pub struct Input {
     pub kind: InputKind,
     /// `true` if marked `#[grad]`.
     pub grad: bool,
+    /// `true` for a label marked `#[ignore_index]`.
+    pub ignore_index: bool,
 }
 
 /// Elementwise functions of one operand.
@@ -558,16 +560,19 @@ pub(crate) mod tests {
                     name: "z".into(),
                     kind: InputKind::Vector(DimId(0)),
                     grad: true,
+                    ignore_index: false,
                 },
                 Input {
                     name: "y".into(),
                     kind: InputKind::Class(DimId(0)),
                     grad: false,
+                    ignore_index: false,
                 },
                 Input {
                     name: "t".into(),
                     kind: InputKind::Scalar,
                     grad: false,
+                    ignore_index: false,
                 },
             ],
         )

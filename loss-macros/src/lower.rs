@@ -53,6 +53,7 @@ pub fn lower(decl: &Declaration, errors: &Errors) -> Option<Lowered> {
             name: p.name.to_string(),
             kind,
             grad: p.grad.is_some(),
+            ignore_index: p.ignore_index,
         });
     }
     let mut lower = Lowerer {

@@ -37,6 +37,9 @@ pub struct Param {
     pub kind: ParamKind,
     /// The `#[grad]` attribute, if present (kept for its span).
     pub grad: Option<Attribute>,
+    /// `#[ignore_index]` on a label: samples whose label equals a runtime
+    /// `ignore_index` are skipped.
+    pub ignore_index: bool,
 }
 
 /// The type of a declared input.
@@ -267,17 +270,26 @@ fn param(arg: &FnArg, errors: &Errors) -> Option<Param> {
         }
     };
     let mut grad = None;
+    let mut ignore_attr = None;
     for attr in &typed.attrs {
         if attr.path().is_ident("grad") {
             if let Err(e) = attr.meta.require_path_only() {
                 errors.push(syn::Error::new(e.span(), "`#[grad]` takes no arguments"));
             }
             grad = Some(attr.clone());
+        } else if attr.path().is_ident("ignore_index") {
+            if let Err(e) = attr.meta.require_path_only() {
+                errors.push(syn::Error::new(
+                    e.span(),
+                    "`#[ignore_index]` takes no value: the index to ignore is an argument of the generated functions",
+                ));
+            }
+            ignore_attr = Some(attr.clone());
         } else {
             errors.error(
                 attr.path(),
                 format!(
-                    "unknown attribute `#[{}]` on an input: the only one is `#[grad]`",
+                    "unknown attribute `#[{}]` on an input: expected `#[grad]`, or `#[ignore_index]` on a label",
                     path_text(attr.path())
                 ),
             );
@@ -299,7 +311,20 @@ fn param(arg: &FnArg, errors: &Errors) -> Option<Param> {
         ));
         grad = None;
     }
-    Some(Param { name, kind, grad })
+    if let (Some(attr), false) = (&ignore_attr, matches!(kind, ParamKind::Class(_))) {
+        errors.error(
+            attr,
+            format!(
+                "`#[ignore_index]` applies to a class label (`Class<D>`), and `{name}` is not one"
+            ),
+        );
+    }
+    Some(Param {
+        name,
+        kind,
+        grad,
+        ignore_index: ignore_attr.is_some(),
+    })
 }
 
 const TYPES_HELP: &str = "expected one of `Vector<D>` (a float row per sample), `Class<D>` (a label in 0..D per sample), `PerSample` (a float per sample), `Scalar` (a float for the whole batch), `Weights<D>` (a float row for the whole batch)";
