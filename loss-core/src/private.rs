@@ -392,6 +392,16 @@ pub fn gt<F: Float>(a: F, b: F) -> F {
     }
 }
 
+/// 1 where `a >= b`, else 0.
+#[inline(always)]
+pub fn ge<F: Float>(a: F, b: F) -> F {
+    if a >= b {
+        F::ONE
+    } else {
+        F::ZERO
+    }
+}
+
 /// 1 where `a == b`, else 0.
 #[inline(always)]
 pub fn eq<F: Float>(a: F, b: F) -> F {

@@ -83,6 +83,15 @@ pub trait Real:
     fn detached(self) -> Self {
         self
     }
+
+    /// How `self` compares with `other`: `None` if they are unordered (a
+    /// NaN) or the type cannot decide (overlapping intervals). The
+    /// reference path of an `if` in a loss body asks this; the default
+    /// cannot decide anything.
+    fn compare(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        let _ = other;
+        None
+    }
 }
 
 /// The scalar of the fast path: `f32` or `f64`.
@@ -187,6 +196,10 @@ macro_rules! impl_float {
                 } else {
                     self * Real::ln(y)
                 }
+            }
+            #[inline]
+            fn compare(&self, other: &Self) -> Option<core::cmp::Ordering> {
+                self.partial_cmp(other)
             }
             #[inline]
             fn max(self, other: Self) -> Self {

@@ -287,7 +287,8 @@ impl Differ<'_> {
                 let minus = self.un(Unary::Neg, a);
                 (Some(self.mul(a, n)), Some(self.mul(minus, n)))
             }
-            Binary::Xdivy | Binary::Gt | Binary::Eq => (None, None),
+            // Comparisons are piecewise constant: no gradient.
+            Binary::Xdivy | Binary::Gt | Binary::Eq | Binary::Ge => (None, None),
         };
         if let Some(c) = dx {
             self.push(x, c, n);

@@ -931,6 +931,7 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
                 Binary::Xdivy => quote!(#rt::xdivy(#x, #y)),
                 Binary::Gt => quote!(#rt::gt(#x, #y)),
                 Binary::Eq => quote!(#rt::eq(#x, #y)),
+                Binary::Ge => quote!(#rt::ge(#x, #y)),
                 Binary::ExpDiff => quote!(#rt::exp_diff(#x, #y)),
             }
         }
@@ -1037,6 +1038,7 @@ fn reference_fn(plan: &Plan<'_>) -> Result<TokenStream> {
     for n in g.reachable(&roots) {
         if g.shape(n) == Shape::Scalar
             && !matches!(g.op(n), Op::Const(_) | Op::Input(_) | Op::DimLen(_))
+            && !is_comparison(g, n)
         {
             let id = format_ident!("__s{}", n.0);
             let e = reference_expr(g, n, idents, None)?;
@@ -1274,6 +1276,15 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
     })
 }
 
+/// A comparison node: the reference path reads its operands where a select
+/// uses it, and never computes it as a number.
+fn is_comparison(g: &Graph, n: NodeId) -> bool {
+    matches!(
+        g.op(n),
+        Op::Binary(Binary::Gt | Binary::Ge | Binary::Eq, ..)
+    )
+}
+
 fn reference_ref(
     g: &Graph,
     n: NodeId,
@@ -1339,7 +1350,7 @@ fn reference_element_closure(g: &Graph, v: NodeId, idents: &[Ident]) -> Result<T
     nodes.sort();
     let mut lets = Vec::new();
     for n in nodes {
-        if matches!(g.op(n), Op::Input(_) | Op::OneHot(_)) {
+        if matches!(g.op(n), Op::Input(_) | Op::OneHot(_)) || is_comparison(g, n) {
             continue;
         }
         let id = format_ident!("__e{}", n.0);
@@ -1390,7 +1401,7 @@ fn reference_expr(
                 Binary::Min => quote!(#real::min(#x, #y)),
                 Binary::Pow => quote!(#real::powf(#x, #y)),
                 Binary::Xlogy => quote!(#real::xlogy(#x, #y)),
-                Binary::Xdivy | Binary::Gt | Binary::Eq | Binary::ExpDiff => {
+                Binary::Xdivy | Binary::Gt | Binary::Eq | Binary::Ge | Binary::ExpDiff => {
                     return internal("a comparison in a reference")
                 }
             }
@@ -1416,7 +1427,26 @@ fn reference_expr(
             let label = &idents[y.0 as usize];
             quote!((#f)(#label))
         }
-        Op::Select(..) => return internal("a select in a reference"),
+        // An `if`: decided by `Real::compare`, undefined (NaN) where the
+        // number type cannot decide.
+        Op::Select(c, a, b) => {
+            let Op::Binary(test, p, q) = g.op(c) else {
+                return internal("a select whose condition is not a comparison, in a reference");
+            };
+            let (p, q, a, b) = (arg(p)?, arg(q)?, arg(a)?, arg(b)?);
+            let holds = match test {
+                Binary::Gt => quote!(__o == ::core::cmp::Ordering::Greater),
+                Binary::Ge => quote!(__o != ::core::cmp::Ordering::Less),
+                Binary::Eq => quote!(__o == ::core::cmp::Ordering::Equal),
+                _ => {
+                    return internal("a select whose condition is not a comparison, in a reference")
+                }
+            };
+            quote!(match #real::compare(&#p, &#q) {
+                Some(__o) => if #holds { #a } else { #b },
+                None => #real::from_f64(f64::NAN),
+            })
+        }
         _ => return reference_ref(g, n, idents, j),
     })
 }

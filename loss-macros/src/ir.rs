@@ -122,6 +122,8 @@ pub enum Binary {
     Gt,
     /// 1 where `a == b`, else 0.
     Eq,
+    /// 1 where `a >= b`, else 0.
+    Ge,
     /// `exp(a - b)` with the rounding error of the subtraction compensated:
     /// the shifted exponentials of a log-sum-exp keep full relative accuracy
     /// however far apart `a` and `b` are. Only made by the expansion.
@@ -508,6 +510,7 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
             Binary::Xdivy => call("xdivy", &[x, y]),
             Binary::Gt => call("gt", &[x, y]),
             Binary::Eq => call("eq", &[x, y]),
+            Binary::Ge => call("ge", &[x, y]),
             Binary::ExpDiff => call("exp_diff", &[x, y]),
         },
         Op::Powi(a, n) => (PREC_ATOM, format!("{}.powi({n})", show(a, PREC_ATOM))),

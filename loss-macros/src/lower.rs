@@ -259,6 +259,7 @@ impl Lowerer {
                     Shape::Scalar => err(&ix.expr, "only a vector can be indexed, and this is a scalar"),
                 }
             }
+            Expr::If(e) => self.if_else(e).map(Value::Float),
             Expr::Field(f) => err(
                 f,
                 "fields are not supported in a loss: inputs are plain names",
@@ -294,7 +295,7 @@ impl Lowerer {
             BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_) | BinOp::Ne(_) => {
                 return err(
                     b.op,
-                    "comparisons are not supported in a loss: use `max`, `min` or `clamp`, whose gradients are defined",
+                    "a comparison is not a number: use it as the condition of an `if`, e.g. `if x > 0.0 { x } else { 0.0 }`",
                 )
             }
             _ => return err(b.op, "unsupported operator: a loss uses `+`, `-`, `*`, `/` and unary `-`"),
@@ -309,6 +310,57 @@ impl Lowerer {
         };
         self.check_same_dim(lhs, rhs, b, op_verb(op))?;
         Ok(self.node(Op::Binary(op, lhs, rhs)))
+    }
+
+    /// `if a > b { x } else { y }`: a select, whose gradient flows through
+    /// the branch taken; the condition has none.
+    fn if_else(&mut self, e: &syn::ExprIf) -> Result<NodeId> {
+        let Some((_, otherwise)) = &e.else_branch else {
+            return err(
+                e,
+                "an `if` in a loss needs an `else`: the loss has a value on both sides, e.g. `if x > 0.0 { x } else { 0.0 }`",
+            );
+        };
+        let then = single_expression(&e.then_branch)?;
+        let otherwise: &Expr = match &**otherwise {
+            Expr::Block(b) => single_expression(&b.block)?,
+            other => other,
+        };
+        let Expr::Binary(cond) = &*e.cond else {
+            return err(
+                &e.cond,
+                "an `if` condition is a comparison of two numbers, e.g. `x > 0.0`",
+            );
+        };
+        let (test, swap_sides, swap_branches) = match cond.op {
+            BinOp::Gt(_) => (Binary::Gt, false, false),
+            BinOp::Ge(_) => (Binary::Ge, false, false),
+            BinOp::Lt(_) => (Binary::Gt, true, false),
+            BinOp::Le(_) => (Binary::Ge, true, false),
+            BinOp::Eq(_) => (Binary::Eq, false, false),
+            BinOp::Ne(_) => (Binary::Eq, false, true),
+            _ => {
+                return err(
+                    cond.op,
+                    "an `if` condition is one comparison (`>`, `>=`, `<`, `<=`, `==`, `!=`) of two numbers; `&&` and `||` are not supported",
+                )
+            }
+        };
+        let left = self.float(&cond.left)?;
+        let right = self.float(&cond.right)?;
+        self.check_same_dim(left, right, cond, "compare")?;
+        let (p, q) = if swap_sides {
+            (right, left)
+        } else {
+            (left, right)
+        };
+        let a = self.float(then)?;
+        let b = self.float(otherwise)?;
+        self.check_same_dim(a, b, e, "choose between")?;
+        self.check_same_dim(p, a, e, "choose between")?;
+        let test = self.node(Op::Binary(test, p, q));
+        let (a, b) = if swap_branches { (b, a) } else { (a, b) };
+        Ok(self.node(Op::Select(test, a, b)))
     }
 
     fn check_same_dim(&self, a: NodeId, b: NodeId, at: impl ToTokens, verb: &str) -> Result<()> {
@@ -564,6 +616,17 @@ impl Lowerer {
     }
 }
 
+/// The expression of a block that holds exactly one.
+fn single_expression(block: &syn::Block) -> Result<&Expr> {
+    match block.stmts.as_slice() {
+        [syn::Stmt::Expr(e, None)] => Ok(e),
+        _ => err(
+            block,
+            "a branch of an `if` in a loss is one expression, e.g. `{ x - margin }`",
+        ),
+    }
+}
+
 fn elementwise_unary(name: &str) -> Option<Unary> {
     Some(match name {
         "exp" => Unary::Exp,
@@ -614,7 +677,6 @@ fn unsupported_syntax(expr: &Expr) -> String {
         return unsupported_syntax(&p.expr);
     }
     let what = match expr {
-        Expr::If(_) => "`if`",
         Expr::Match(_) => "`match`",
         Expr::Loop(_) | Expr::ForLoop(_) | Expr::While(_) => "a loop",
         Expr::Closure(_) => "a closure",
@@ -630,7 +692,7 @@ fn unsupported_syntax(expr: &Expr) -> String {
         _ => "this expression",
     };
     format!(
-        "{what} is not supported in a loss body: a loss is one expression of numbers, inputs, operators and builtins (`max`, `min` and `clamp` replace branches)"
+        "{what} is not supported in a loss body: a loss is one expression of numbers, inputs, operators and builtins (an `if` with an `else` chooses between two)"
     )
 }
 

@@ -418,6 +418,7 @@ fn fold(g: &Graph, op: &Op) -> Option<f64> {
                 }
                 Binary::Gt => f64::from(u8::from(x > y)),
                 Binary::Eq => f64::from(u8::from(x == y)),
+                Binary::Ge => f64::from(u8::from(x >= y)),
                 Binary::ExpDiff => (x - y).exp(),
             }
         }

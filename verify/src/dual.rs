@@ -253,6 +253,9 @@ impl<T: Real + PartialOrd> Real for Dual<T> {
     fn detached(self) -> Dual<T> {
         Dual::constant(self.value)
     }
+    fn compare(&self, other: &Dual<T>) -> Option<core::cmp::Ordering> {
+        self.value.compare(&other.value)
+    }
     fn exp(self) -> Dual<T> {
         let e = self.value.exp();
         Dual::chain(e.clone(), &self.partials, e)

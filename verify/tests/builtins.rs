@@ -285,3 +285,40 @@ fn subgradients_at_kinks_follow_pytorch() {
     // d/dy: max (0.5, 1, 0.5) + max reduction shared by the two 2.0s (0, 0.5, 0.5)
     assert_eq!(gy, [0.5, 1.5, 1.0]);
 }
+
+loss! {
+    /// `if` in all its spellings, elementwise and on scalars.
+    pub fn branches(#[grad] x: Vector<D>, y: Vector<D>, #[grad] s: PerSample) {
+        sum(if x > 0.0 { x * y } else { -x })
+            + sum(if x <= y { x * x } else { y })
+            + sum(if y != 1.0 { softplus(x) } else { 0.0 })
+            + if s >= 1.0 { s.powi(2) } else if s < -1.0 { -s } else { s * 0.5 }
+    }
+}
+
+#[test]
+fn if_chooses_a_branch_and_its_gradient() {
+    let x = [0.5, -0.7, 1.3, -2.0, 0.9];
+    let y = [1.0, 0.2, 2.0, -1.0, -0.5];
+    for s in [1.5, 0.3, -2.5] {
+        let r = check_loss(
+            &branches::Sample { x: &x, y: &y, s },
+            Tolerance::default_for::<f64>(),
+        );
+        assert!(r.passed(), "{r}");
+    }
+    // At a tie the else branch is taken, as torch.where(x > 0, ...) does.
+    let mut gx = [0.0; 1];
+    let mut gs = [0.0; 1];
+    branches::value_and_grad(
+        Rows::new(&[0.0], 1, 1),
+        Rows::new(&[1.0], 1, 1),
+        &[1.0],
+        &mut gx[..],
+        &mut gs,
+    )
+    .unwrap();
+    // d/dx at x = 0: -1 (else of `x > 0`), 0 (then of `x <= y`: 2x), 0 (y == 1: else).
+    assert_eq!(gx, [-1.0]);
+    assert_eq!(gs, [2.0]);
+}

@@ -5,6 +5,9 @@ use loss_core::Real;
 use super::Interval;
 
 impl Real for Interval {
+    fn compare(&self, other: &Interval) -> Option<core::cmp::Ordering> {
+        Interval::compare(self, other)
+    }
     fn from_f64(x: f64) -> Interval {
         Interval::from_f64(x)
     }
