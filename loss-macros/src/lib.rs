@@ -8,6 +8,7 @@
 //! `compile` runs them in order.
 #![forbid(unsafe_code)]
 
+mod builtins;
 mod compile;
 mod diff;
 mod emit;

@@ -13,6 +13,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Ident, Lit, UnOp};
 
+use crate::builtins;
 use crate::errors::Errors;
 use crate::ir::{
     Binary, DimId, Graph, Input, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary,
@@ -64,6 +65,8 @@ pub fn lower(decl: &Declaration, errors: &Errors) -> Option<Lowered> {
             .collect(),
         used: vec![false; inputs.len()],
         graph: Graph::new(dims, inputs),
+        scopes: Vec::new(),
+        depth: 0,
     };
     let value = match lower.scalar(&decl.body, "the loss") {
         Ok(v) => Some(v),
@@ -120,7 +123,7 @@ pub fn lower(decl: &Declaration, errors: &Errors) -> Option<Lowered> {
 
 /// A lowered DSL value: a float node, or a class label (which only `z[y]`
 /// and `onehot(y)` accept).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Value {
     Float(NodeId),
     Label(InputId),
@@ -130,6 +133,10 @@ struct Lowerer {
     graph: Graph,
     names: HashMap<String, InputId>,
     used: Vec<bool>,
+    /// The parameters of the templates being expanded, innermost last.
+    scopes: Vec<HashMap<String, Value>>,
+    /// How deep template expansion is nested (a guard against recursion).
+    depth: usize,
 }
 
 type Result<T> = syn::Result<T>;
@@ -269,6 +276,15 @@ impl Lowerer {
     }
 
     fn name(&mut self, ident: &Ident) -> Result<Value> {
+        if let Some(scope) = self.scopes.last() {
+            // Inside a template only its parameters are visible.
+            return scope.get(&ident.to_string()).copied().ok_or_else(|| {
+                syn::Error::new_spanned(
+                    ident,
+                    format!("internal error in a builtin's template: unknown name `{ident}`"),
+                )
+            });
+        }
         let Some(&id) = self.names.get(&ident.to_string()) else {
             let known: Vec<&str> = self.graph.inputs.iter().map(|i| i.name.as_str()).collect();
             return err(
@@ -379,6 +395,9 @@ impl Lowerer {
 
     fn builtin(&mut self, name: &Ident, args: &[&Expr], span: Span) -> Result<NodeId> {
         let text = name.to_string();
+        if let Some(t) = builtins::template(&text) {
+            return self.expand_template(t, args, span);
+        }
         let arity = |n: usize, what: &str| -> Result<()> {
             if args.len() == n {
                 Ok(())
@@ -560,6 +579,53 @@ impl Lowerer {
         }
     }
 
+    /// Lowers a template builtin: its parameters bound to the arguments,
+    /// its body parsed with the call's span (so errors point at the call).
+    fn expand_template(
+        &mut self,
+        t: &builtins::Template,
+        args: &[&Expr],
+        span: Span,
+    ) -> Result<NodeId> {
+        if args.len() != t.params.len() {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{}` takes {} arguments ({}), got {}",
+                    t.name,
+                    t.params.len(),
+                    t.help,
+                    args.len()
+                ),
+            ));
+        }
+        if self.depth > 16 {
+            return Err(syn::Error::new(
+                span,
+                format!("internal error: builtin `{}` expands into itself", t.name),
+            ));
+        }
+        let mut scope = HashMap::new();
+        for (param, arg) in t.params.iter().zip(args) {
+            scope.insert((*param).to_string(), self.value(arg)?);
+        }
+        let body = respan(
+            t.body.parse::<proc_macro2::TokenStream>().map_err(|e| {
+                syn::Error::new(span, format!("internal error in builtin `{}`: {e}", t.name))
+            })?,
+            span,
+        );
+        let body: Expr = syn::parse2(body).map_err(|e| {
+            syn::Error::new(span, format!("internal error in builtin `{}`: {e}", t.name))
+        })?;
+        self.scopes.push(scope);
+        self.depth += 1;
+        let result = self.float(&body);
+        self.depth -= 1;
+        self.scopes.pop();
+        result
+    }
+
     fn vector(&mut self, expr: &Expr, func: &str) -> Result<NodeId> {
         let v = self.float(expr)?;
         self.expect_vector(v, expr, &format!("`{func}`'s argument"))?;
@@ -614,6 +680,24 @@ impl Lowerer {
         let log_p = self.log_softmax(v);
         self.node(Op::Unary(Unary::Exp, log_p))
     }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: proc_macro2::TokenStream, span: Span) -> proc_macro2::TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            proc_macro2::TokenTree::Group(g) => {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                proc_macro2::TokenTree::Group(group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
 
 /// The expression of a block that holds exactly one.
@@ -741,7 +825,9 @@ const BUILTINS: &[&str] = &[
 fn did_you_mean(name: &str) -> Option<&'static str> {
     BUILTINS
         .iter()
-        .map(|b| (edit_distance(name, b), *b))
+        .copied()
+        .chain(builtins::TEMPLATES.iter().map(|t| t.name))
+        .map(|b| (edit_distance(name, b), b))
         .filter(|&(d, b)| d <= 2.max(b.len() / 4))
         .min()
         .map(|(_, b)| b)

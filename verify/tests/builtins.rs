@@ -322,3 +322,36 @@ fn if_chooses_a_branch_and_its_gradient() {
     assert_eq!(gx, [-1.0]);
     assert_eq!(gs, [2.0]);
 }
+
+loss! {
+    /// Template builtins compose like any expression.
+    pub fn robust(#[grad] x: Vector<D>, y: Vector<D>, delta: Scalar) {
+        sum(huber(x, y, delta) + 0.5 * log_cosh(x, y))
+    }
+}
+
+#[test]
+fn template_builtins_match_the_exact_reference() {
+    let x = [0.1, -3.0, 2.5, 100.0, -0.4];
+    let y = [0.0, 0.0, 1.0, -100.0, -0.4];
+    let r = check_loss(
+        &robust::Sample {
+            x: &x,
+            y: &y,
+            delta: 1.0,
+        },
+        Tolerance::default_for::<f64>(),
+    );
+    assert!(r.passed(), "{r}");
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+    let r = check_loss(
+        &robust::Sample {
+            x: &x32,
+            y: &y32,
+            delta: 1.0,
+        },
+        Tolerance::default_for::<f32>(),
+    );
+    assert!(r.passed(), "{r}");
+}
