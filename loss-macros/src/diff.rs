@@ -10,7 +10,7 @@
 //! Subgradients at non-differentiable points follow PyTorch: `abs` has slope
 //! 0 at 0, `max`/`min` of two values split the gradient evenly on a tie, a
 //! max reduction splits it evenly among tied maxima (like `amax`), and
-//! `clamp` passes the whole gradient at its bounds.
+//! `clamp` passes none to its input at a bound.
 
 use std::collections::HashMap;
 

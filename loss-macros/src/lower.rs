@@ -473,7 +473,7 @@ impl Lowerer {
                 self.check_same_dim(x, lo, args[1], "clamp")?;
                 self.check_same_dim(x, hi, args[2], "clamp")?;
                 // min(max(x, lo), hi), as PyTorch; the rewrite gives it
-                // clamp's gradient (the whole gradient at the bounds).
+                // clamp's gradient (none to x at the bounds).
                 let raised = self.node(Op::Binary(Binary::Max, x, lo));
                 Ok(self.node(Op::Binary(Binary::Min, raised, hi)))
             }

@@ -223,8 +223,8 @@ fn binary(
             _ if is_const(g, y, 1.0) => zero_like(g),
             _ => g.intern(Op::Binary(b, x, y)),
         },
-        // min(max(x, lo), hi) is a clamp: PyTorch passes the whole gradient
-        // at a bound, where max/min would split it. Selects give that.
+        // min(max(x, lo), hi) is a clamp: PyTorch (2.x) passes no gradient
+        // to x at a bound, where max/min would split it. Selects give that.
         Binary::Min
             if matches!(ox, Op::Binary(Binary::Max, ..))
                 || matches!(oy, Op::Binary(Binary::Max, ..)) =>
@@ -245,9 +245,9 @@ fn binary(
             } else {
                 (lo, a)
             };
-            let below = bin(g, Binary::Gt, lo, xv);
+            let below = bin(g, Binary::Ge, lo, xv);
             let raised = build(g, Op::Select(below, lo, xv));
-            let above = bin(g, Binary::Gt, raised, y);
+            let above = bin(g, Binary::Ge, raised, y);
             build(g, Op::Select(above, y, raised))
         }
         Binary::Pow => match cy {
