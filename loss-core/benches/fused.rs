@@ -107,6 +107,15 @@ fn bench(cr: &mut Criterion) {
                 ce::value_and_grad(Rows::new(black_box(&s), n, c), &y, &mut grad[..]).unwrap()
             })
         });
+        // The same kernel held to baseline x86-64 (SSE2): what run-time
+        // dispatch buys.
+        loss_core::simd::set_max_level(Some(loss_core::simd::Level::Baseline));
+        group.bench_function(BenchmarkId::new("cross_entropy", "fused-baseline"), |b| {
+            b.iter(|| {
+                ce::value_and_grad(Rows::new(black_box(&s), n, c), &y, &mut grad[..]).unwrap()
+            })
+        });
+        loss_core::simd::set_max_level(None);
         group.bench_function(BenchmarkId::new("cross_entropy", "naive"), |b| {
             b.iter(|| naive_ce(black_box(&s), &y, c, &mut grad))
         });

@@ -1,7 +1,9 @@
 //! Runtime and standard library of `loss`: fused, allocation-free loss values
 //! and analytic gradients, declared with [`loss!`].
 #![no_std]
-#![forbid(unsafe_code)]
+// One `unsafe` block, in `simd`: calling a kernel compiled for the CPU's
+// vector extensions after detecting them (measured in docs/performance.md).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "std")]
@@ -25,6 +27,7 @@ mod private;
 mod real;
 mod rows;
 mod sample;
+pub mod simd;
 
 pub use error::LossError;
 pub use loss_macros::loss;

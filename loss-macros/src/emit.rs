@@ -492,24 +492,28 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         #[allow(clippy::too_many_arguments)]
         pub fn #fn_name #generics (#(#params),*) -> ::core::result::Result<#ret, ::loss_core::LossError> {
             #(#checks)*
-            #(#prologue)*
-            #(#zero_grads)*
-            #seed_decl
-            #(#hoisted)*
-            #value_init
-            #(#accumulators)*
-            for __i in 0..__n {
-                if #skip_test {
-                    #(#skipped_row)*
-                    continue;
+            // The work, compiled for the widest vector instructions this CPU
+            // has (see `loss_core::simd`); the checks above already ran.
+            ::loss_core::simd::run(#[inline(always)] || {
+                #(#prologue)*
+                #(#zero_grads)*
+                #seed_decl
+                #(#hoisted)*
+                #value_init
+                #(#accumulators)*
+                for __i in 0..__n {
+                    if #skip_test {
+                        #(#skipped_row)*
+                        continue;
+                    }
+                    #seed_row
+                    #body
+                    #value_add
+                    #(#per_sample_out)*
                 }
-                #seed_row
-                #body
-                #value_add
-                #(#per_sample_out)*
-            }
-            #(#finish)*
-            #value_result
+                #(#finish)*
+                #value_result
+            })
         }
     })
 }
@@ -694,6 +698,42 @@ fn emit_pass(
                 None => fast_expr(g, e, idents, Some(at))?,
             };
             if lanes {
+                // A choice by a label (`onehot(y)` itself, or a select on it)
+                // holds one value everywhere but at the label: fill the chunk
+                // with that value, then patch the label's lane if it falls in
+                // this chunk. No per-element index compare (64-bit compares
+                // and shuffles cost more than the exp they guard).
+                let by_label = match g.op(e) {
+                    Op::OneHot(y) => Some((
+                        y,
+                        quote!(<F as ::loss_core::Float>::ONE),
+                        quote!(<F as ::loss_core::Float>::ZERO),
+                    )),
+                    Op::Select(c, a, b) => match g.op(c) {
+                        Op::OneHot(y) => Some((
+                            y,
+                            element_ref(g, a, idents, at)?,
+                            element_ref(g, b, idents, at)?,
+                        )),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let (Some((y, at_label, elsewhere)), false) =
+                    (by_label, pass.loads.iter().any(|&(n, _)| n == e))
+                {
+                    let label = label_ident(&idents[y.0 as usize]);
+                    let fill = each(quote!(#id[__l] = #elsewhere;));
+                    stmts.push(quote! {
+                        let mut #id: [F; #rt::LANES] = [<F as ::loss_core::Float>::ZERO; #rt::LANES];
+                        #fill
+                        if #label >= __j && #label - __j < #rt::LANES {
+                            let __l = #label - __j;
+                            #id[__l] = #at_label;
+                        }
+                    });
+                    continue;
+                }
                 let fill = each(quote!(#id[__l] = #x;));
                 stmts.push(quote!(let mut #id: [F; #rt::LANES] = [<F as ::loss_core::Float>::ZERO; #rt::LANES]; #fill));
             } else {
