@@ -13,6 +13,8 @@ mod compile;
 mod diff;
 mod emit;
 mod errors;
+#[cfg(test)]
+mod interp;
 mod ir;
 mod lower;
 mod parse;

@@ -50,7 +50,34 @@ fn rebuild(
 /// Constant folding, algebra and stability rewrites of the nodes `roots`
 /// need.
 pub fn simplify(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
-    rebuild(src, roots, |_, _, op, dst| build(dst, op))
+    rebuild(src, roots, |src, old, op, dst| {
+        reduce_of_broadcast(src, old, op, dst).unwrap_or_else(|| build(dst, op))
+    })
+}
+
+/// A reduction whose operand simplified to a scalar (`sum(0 * v)`): the
+/// scalar stands for the same number at every element of the dim the
+/// operand had, which the source graph still knows.
+fn reduce_of_broadcast(src: &Graph, old: NodeId, op: Op, dst: &mut Graph) -> Option<NodeId> {
+    let Op::Reduce(r, a) = op else { return None };
+    if dst.shape(a) != Shape::Scalar {
+        return None;
+    }
+    let Op::Reduce(_, a_old) = src.op(old) else {
+        return None;
+    };
+    let Shape::Vector(d) = src.shape(a_old) else {
+        return None;
+    };
+    let len = dst.intern(Op::DimLen(d));
+    Some(match r {
+        Reduction::Sum => bin(dst, Binary::Mul, a, len),
+        Reduction::Max | Reduction::ShiftMax => a,
+        Reduction::LogSumExp => {
+            let log_len = un(dst, Unary::Ln, len);
+            bin(dst, Binary::Add, a, log_len)
+        }
+    })
 }
 
 /// The simplifying constructor: the node for `op`, whose operands are
@@ -595,7 +622,10 @@ fn expand_node(
     if let Some((c_old, s_old, x, negated)) = src.as_log_softmax_backward(old) {
         let parts = parts(dst, x);
         let (c, s) = (translated[&c_old], translated[&s_old]);
-        if let (Some((rest, ties, at_max)), true) = (parts.max_split, sum(dst, c) == s) {
+        let c_is_vector = dst.shape(c) != Shape::Scalar;
+        if let (Some((rest, ties, at_max)), true) =
+            (parts.max_split, c_is_vector && sum(dst, c) == s)
+        {
             let zero = dst.constant_node(0.0);
             let one = dst.constant_node(1.0);
             let c_below = build(dst, Op::Select(at_max, zero, c));
@@ -679,7 +709,7 @@ fn expand_node(
             let inv = un(dst, Unary::Recip, y);
             bin(dst, Binary::Mul, x, inv)
         }
-        other => build(dst, other),
+        other => reduce_of_broadcast(src, old, other, dst).unwrap_or_else(|| build(dst, other)),
     }
 }
 
