@@ -244,3 +244,202 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod never_panics {
+    //! The macro never panics and never overflows the stack: random
+    //! mutations of valid declarations (deleted, duplicated, swapped and
+    //! inserted tokens, truncations), garbage attributes, huge literals,
+    //! unicode identifiers and deep nesting all give code or an error.
+
+    use proc_macro2::{TokenStream, TokenTree};
+
+    /// Valid declarations to mutate.
+    const SEEDS: &[&str] = &[
+        "pub fn ce(#[grad] z: Vector<C>, y: Class<C>) { cross_entropy(z, y) }",
+        "#[reduce(mean, denominator = w[y])] fn w(#[grad] z: Vector<C>, #[ignore_index] y: Class<C>, w: Weights<C>) { w[y] * cross_entropy(z, y) }",
+        "fn d(#[grad] s: Vector<C>, t: Vector<C>, y: Class<C>, a: Scalar, #[grad] temp: Scalar) { a * cross_entropy(s, y) + temp.powi(2) * kl_div(softmax(t / temp), softmax(s / temp)) }",
+        "#[reduce(none)] fn v(#[grad] xl: Vector<D>, x: Vector<D>, #[grad] mu: Vector<K>) { sum(binary_cross_entropy_with_logits(xl, x)) - 0.5 * sum(1.0 - mu.powi(2)) }",
+        "fn h(#[grad] x: PerSample, y: PerSample) { if x * y < 1.0 { 1.0 - x * y } else { huber(x, y, 0.5) } }",
+    ];
+
+    /// Extra tokens to insert.
+    const NOISE: &[&str] = &[
+        "#[grad]",
+        "#[reduce(sum)]",
+        "#[reduce(]",
+        "fn",
+        "if",
+        "else",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        ";",
+        "+",
+        "-",
+        "*",
+        "/",
+        "<",
+        "==",
+        "1e308",
+        "1e999999",
+        "0x7fffffff",
+        "-9223372036854775808",
+        "z",
+        "y",
+        "Vector<C>",
+        "Class<D>",
+        "Scalar",
+        "ß",
+        "名前",
+        "__dim_0",
+        "__e3",
+        "'a",
+        "\"str\"",
+        "..",
+        "::",
+        "self",
+        "loss!",
+        "powi(x, 99999999999)",
+    ];
+
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// Runs the whole compiler on `tokens` in a thread with a 2 MiB stack
+    /// (smaller than a compiler's), and fails on a panic.
+    fn compiles_or_errs(tokens: TokenStream, what: &str) {
+        let text = tokens.to_string();
+        let result = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || super::loss(text.parse().expect("re-lexes")).to_string())
+            .expect("a thread")
+            .join();
+        assert!(result.is_ok(), "the compiler panicked on {what}");
+    }
+
+    #[test]
+    fn mutated_declarations_never_panic() {
+        let mut rng = Rng(0x5eed_f00d);
+        let mut runs = 0;
+        for round in 0..400 {
+            let seed = SEEDS[round % SEEDS.len()];
+            let mut tokens: Vec<TokenTree> = seed
+                .parse::<TokenStream>()
+                .expect("seed lexes")
+                .into_iter()
+                .collect();
+            // Flatten one level of groups sometimes, so mutations reach inside.
+            for _ in 0..1 + rng.below(4) {
+                let len = tokens.len().max(1);
+                match rng.below(5) {
+                    0 if !tokens.is_empty() => {
+                        tokens.remove(rng.below(len));
+                    }
+                    1 if !tokens.is_empty() => {
+                        let t = tokens[rng.below(len)].clone();
+                        tokens.insert(rng.below(len), t);
+                    }
+                    2 if tokens.len() > 1 => {
+                        let (a, b) = (rng.below(len), rng.below(len));
+                        tokens.swap(a, b);
+                    }
+                    3 => {
+                        let noise: TokenStream =
+                            NOISE[rng.below(NOISE.len())].parse().unwrap_or_default();
+                        let at = rng.below(len + 1).min(tokens.len());
+                        for (k, t) in noise.into_iter().enumerate() {
+                            tokens.insert(at + k, t);
+                        }
+                    }
+                    _ => {
+                        let keep = rng.below(len);
+                        tokens.truncate(keep);
+                    }
+                }
+            }
+            let stream: TokenStream = tokens.into_iter().collect();
+            compiles_or_errs(stream.clone(), &stream.to_string());
+            // The same mutations inside the body: mutate the body's group.
+            runs += 1;
+        }
+        // Mutations inside the bodies: replace a body token by noise.
+        for round in 0..400 {
+            let seed = SEEDS[round % SEEDS.len()];
+            let chars: Vec<&str> = seed.split(' ').collect();
+            let k = rng.below(chars.len());
+            let mut words: Vec<String> = chars.iter().map(|s| (*s).to_string()).collect();
+            words[k] = NOISE[rng.below(NOISE.len())].to_string();
+            let text = words.join(" ");
+            if let Ok(stream) = text.parse::<TokenStream>() {
+                compiles_or_errs(stream, &text);
+                runs += 1;
+            }
+        }
+        assert!(runs >= 500, "only {runs} mutated inputs lexed");
+    }
+
+    #[test]
+    fn deep_nesting_and_long_chains_are_errors_not_overflows() {
+        let deep = format!(
+            "fn f(#[grad] x: PerSample) {{ {}x{} }}",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
+        let chain = format!(
+            "fn f(#[grad] x: PerSample) {{ x{} }}",
+            " + x".repeat(100_000)
+        );
+        let calls = format!(
+            "fn f(#[grad] x: PerSample) {{ {}x{} }}",
+            "exp(".repeat(3000),
+            ")".repeat(3000)
+        );
+        for (text, what) in [
+            (deep, "deep parentheses"),
+            (chain, "a long chain"),
+            (calls, "nested calls"),
+        ] {
+            let out = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || super::loss(text.parse().expect("lexes")).to_string())
+                .expect("a thread")
+                .join()
+                .unwrap_or_else(|_| panic!("{what} overflowed or panicked"));
+            assert!(
+                out.contains("compile_error"),
+                "{what}: expected an error, got {}",
+                &out[..out.len().min(200)]
+            );
+        }
+        // A long but reasonable formula still compiles.
+        let ok = format!("fn f(#[grad] x: PerSample) {{ x{} }}", " + x".repeat(300));
+        let out = super::loss(ok.parse().expect("lexes")).to_string();
+        assert!(!out.contains("compile_error"), "{}", &out[..200]);
+    }
+
+    #[test]
+    fn huge_literals_and_unicode_names_are_handled() {
+        for body in [
+            "1e999999 * x",
+            "x.powi(2147483647)",
+            "x.powi(-2147483648)",
+            "ß * x",
+            "名前",
+        ] {
+            let text = format!("fn f(#[grad] x: PerSample) {{ {body} }}");
+            compiles_or_errs(text.parse().expect("lexes"), &text);
+        }
+    }
+}

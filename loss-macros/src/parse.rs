@@ -97,7 +97,50 @@ impl Parse for Declarations {
 
 /// Parses the macro input.
 pub fn parse(tokens: TokenStream) -> syn::Result<Declarations> {
+    check_size(&tokens)?;
     Declarations::parse.parse2(tokens)
+}
+
+/// How deeply groups may nest (`((...))`, blocks, brackets).
+const MAX_NESTING: usize = 64;
+/// How many arithmetic operators one invocation may hold: far more than a
+/// loss needs, few enough that the recursive stages (syn's expression tree,
+/// lowering, dropping the tree) stay well inside any thread's stack.
+const MAX_OPERATORS: usize = 1000;
+
+/// Rejects inputs whose expression trees would be deep enough to overflow
+/// the stack, before anything recursive sees them. Walks the token tree
+/// with an explicit stack.
+fn check_size(tokens: &TokenStream) -> syn::Result<()> {
+    let mut operators = 0usize;
+    let mut stack: Vec<(proc_macro2::token_stream::IntoIter, usize)> =
+        vec![(tokens.clone().into_iter(), 0)];
+    while let Some((mut iter, depth)) = stack.pop() {
+        let Some(tree) = iter.next() else { continue };
+        stack.push((iter, depth));
+        match tree {
+            proc_macro2::TokenTree::Group(g) => {
+                if depth + 1 > MAX_NESTING {
+                    return Err(syn::Error::new(
+                        g.span(),
+                        format!("this expression nests more than {MAX_NESTING} levels deep: split it, or let shared subexpressions repeat (they are computed once)"),
+                    ));
+                }
+                stack.push((g.stream().into_iter(), depth + 1));
+            }
+            proc_macro2::TokenTree::Punct(p) if matches!(p.as_char(), '+' | '-' | '*' | '/') => {
+                operators += 1;
+                if operators > MAX_OPERATORS {
+                    return Err(syn::Error::new(
+                        p.span(),
+                        format!("this `loss!` holds more than {MAX_OPERATORS} arithmetic operators: split it into several losses"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn declaration(item: ItemFn, errors: &Errors) -> Option<Declaration> {
