@@ -285,6 +285,11 @@ fn parse_reduce(attr: &Attribute) -> syn::Result<Reduce> {
                 ))
             }
         };
+        if input.peek(syn::Token![,]) && matches!(reduce, Reduce::Sum | Reduce::None) {
+            return Err(input.error(format!(
+                "only `mean` takes a denominator: write `#[reduce(mean, denominator = EXPR)]`, or `#[reduce({kind})]` alone"
+            )));
+        }
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the reduction"));
         }
