@@ -42,7 +42,7 @@ loss! {
 /// Distil a teacher MLP into a smaller student on the 8×8 digits, with losses
 /// declared with `loss!` and hand-written backpropagation.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Training epochs, of the teacher and then of the student.
     #[arg(long, default_value_t = 20)]
