@@ -1,5 +1,30 @@
 //! Runtime and standard library of `loss`: fused, allocation-free loss values
 //! and analytic gradients, declared with [`loss!`].
+//!
+//! ```
+//! use loss_core::{loss, Rows};
+//!
+//! loss! {
+//!     /// Cross-entropy plus a confidence penalty (the entropy of the prediction).
+//!     pub fn penalised(#[grad] z: Vector<C>, y: Class<C>, beta: Scalar) {
+//!         cross_entropy(z, y) - beta * sum(-softmax(z) * log_softmax(z))
+//!     }
+//! }
+//!
+//! let logits = [2.0_f32, 0.5, -1.0, /* sample 2 */ 0.0, 3.0, 0.1];
+//! let mut grad = [0.0_f32; 6];
+//! let loss = penalised::value_and_grad(Rows::new(&logits, 2, 3), &[0_usize, 1], 0.1, &mut grad[..])?;
+//! assert!(loss.is_finite());
+//! println!("d/dz = {}", penalised::GRADIENT[0].1);
+//! # Ok::<(), loss_core::LossError>(())
+//! ```
+//!
+//! The pieces: [`Float`] (the fast path's `f32`/`f64`) and [`Real`] (any
+//! number the reference path runs in), [`Rows`]/[`RowsMut`] (batches as
+//! slices with a shape, or nalgebra matrices), [`LossError`], [`losses`]
+//! (ready-made losses), [`math`] (vectorisable `exp`, `ln`, ...), [`simd`]
+//! (run-time CPU dispatch), and [`ScalarFn`]/[`SampleLoss`] (what `verify`
+//! checks).
 #![no_std]
 // One `unsafe` block, in `simd`: calling a kernel compiled for the CPU's
 // vector extensions after detecting them (measured in docs/performance.md).
