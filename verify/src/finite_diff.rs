@@ -324,10 +324,15 @@ impl fmt::Display for FdReport {
             any = true;
         }
         if !any {
+            // The worst is the one nearest its tolerance, not the largest
+            // relative error (an exact zero would otherwise win with 1.0).
+            let used = |c: &Component| {
+                c.abs_error / (self.tolerance.atol + self.tolerance.rtol * c.expected.value.abs())
+            };
             if let Some(worst) = self
                 .components
                 .iter()
-                .max_by(|a, b| a.rel_error.total_cmp(&b.rel_error))
+                .max_by(|a, b| used(a).total_cmp(&used(b)))
             {
                 line(f, worst, "  (worst)")?;
             }
