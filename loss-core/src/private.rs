@@ -350,6 +350,121 @@ impl<F: Float> Default for Total<F> {
     }
 }
 
+/// Rows per block of the batch. The blocks, and the tree their partial sums
+/// combine in, depend on the batch size only: one thread or many give the
+/// same bits.
+pub const BLOCK_ROWS: usize = 32;
+
+/// Runs `block(start, end, parts)` over the batch's blocks of rows, where
+/// `parts[k]` is the block's share of `buffers[k]` (`width[k]` numbers per
+/// row), in parallel with the `rayon` feature; returns the partial sums
+/// combined in a fixed tree.
+pub fn blocks<F: Float, const K: usize, const M: usize>(
+    n: usize,
+    widths: [usize; K],
+    buffers: [&mut [F]; K],
+    block: impl Fn(usize, usize, [&mut [F]; K]) -> [Total<F>; M] + Sync,
+) -> [Total<F>; M] {
+    fn tree<F: Float, const K: usize, const M: usize>(
+        first: usize,
+        last: usize,
+        n: usize,
+        widths: [usize; K],
+        buffers: [&mut [F]; K],
+        block: &(impl Fn(usize, usize, [&mut [F]; K]) -> [Total<F>; M] + Sync),
+    ) -> [Total<F>; M] {
+        if last - first <= 1 {
+            return block(first * BLOCK_ROWS, n.min(last * BLOCK_ROWS), buffers);
+        }
+        let mid = first + (last - first) / 2;
+        let (left, right) = split(buffers, widths, (mid - first) * BLOCK_ROWS);
+        let (l, r) = join(
+            || tree(first, mid, n, widths, left, block),
+            || tree(mid, last, n, widths, right, block),
+        );
+        combine(l, r)
+    }
+    tree(0, n.div_ceil(BLOCK_ROWS).max(1), n, widths, buffers, &block)
+}
+
+/// [`blocks`] for a block that also adds into a buffer shared by every row
+/// (the gradient of shared weights): the blocks run in order on the calling
+/// thread, and their partial sums combine in the same tree, so the result is
+/// the one [`blocks`] would give.
+pub fn blocks_in_order<F: Float, const K: usize, const M: usize>(
+    n: usize,
+    widths: [usize; K],
+    buffers: [&mut [F]; K],
+    mut block: impl FnMut(usize, usize, [&mut [F]; K]) -> [Total<F>; M],
+) -> [Total<F>; M] {
+    fn tree<F: Float, const K: usize, const M: usize>(
+        first: usize,
+        last: usize,
+        n: usize,
+        widths: [usize; K],
+        buffers: [&mut [F]; K],
+        block: &mut impl FnMut(usize, usize, [&mut [F]; K]) -> [Total<F>; M],
+    ) -> [Total<F>; M] {
+        if last - first <= 1 {
+            return block(first * BLOCK_ROWS, n.min(last * BLOCK_ROWS), buffers);
+        }
+        let mid = first + (last - first) / 2;
+        let (left, right) = split(buffers, widths, (mid - first) * BLOCK_ROWS);
+        let l = tree(first, mid, n, widths, left, block);
+        let r = tree(mid, last, n, widths, right, block);
+        combine(l, r)
+    }
+    tree(
+        0,
+        n.div_ceil(BLOCK_ROWS).max(1),
+        n,
+        widths,
+        buffers,
+        &mut block,
+    )
+}
+
+/// Each buffer split after `rows` rows.
+#[inline]
+fn split<F, const K: usize>(
+    buffers: [&mut [F]; K],
+    widths: [usize; K],
+    rows: usize,
+) -> ([&mut [F]; K], [&mut [F]; K]) {
+    let mut rest: [Option<&mut [F]>; K] = buffers.map(Some);
+    let left: [&mut [F]; K] = core::array::from_fn(|k| {
+        let whole = rest[k].take().unwrap_or_default();
+        let at = (rows * widths[k]).min(whole.len());
+        let (l, r) = whole.split_at_mut(at);
+        rest[k] = Some(r);
+        l
+    });
+    (left, rest.map(Option::unwrap_or_default))
+}
+
+/// The partial sums of two halves, left then right.
+#[inline]
+fn combine<F: Float, const M: usize>(l: [Total<F>; M], r: [Total<F>; M]) -> [Total<F>; M] {
+    core::array::from_fn(|m| {
+        let mut t = Total::new();
+        t.add(l[m].total());
+        t.add(r[m].total());
+        t
+    })
+}
+
+#[cfg(feature = "rayon")]
+#[inline]
+fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    rayon::join(a, b)
+}
+
+#[cfg(not(feature = "rayon"))]
+#[inline]
+fn join<A, B>(a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
+    (a(), b())
+}
+
 /// -1, 0 or 1 (NaN for NaN).
 #[inline(always)]
 pub fn sign<F: Float>(x: F) -> F {

@@ -138,7 +138,7 @@ impl<F, T: AsRows<F> + ?Sized> AsRows<F> for &T {
 /// assert_eq!(3_i64.class_index(), Some(3));
 /// assert_eq!((-100_i64).class_index(), None);
 /// ```
-pub trait Label: Copy {
+pub trait Label: Copy + Send + Sync {
     /// The label as an index, `None` if negative or too big for `usize`.
     fn class_index(self) -> Option<usize>;
     /// The label as an `i64`, for error messages (saturating).

@@ -143,6 +143,12 @@ fn grad_ident(input: &Ident) -> Ident {
     format_ident!("__d_{}", input)
 }
 
+/// The block of rows of a per-row output (a gradient, the losses) that a
+/// block of the batch writes.
+fn block_ident(input: &Ident) -> Ident {
+    format_ident!("__blk_{}", input)
+}
+
 fn label_ident(input: &Ident) -> Ident {
     format_ident!("__{}_i", input)
 }
@@ -409,7 +415,8 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 }
                 InputKind::PerSample => {
                     let r = scalar_ref(g, node, idents)?;
-                    per_sample_out.push(quote!(#gi[__i] = __seed * #r;));
+                    let blk = block_ident(ident);
+                    per_sample_out.push(quote!(#blk[__r] = __seed * #r;));
                 }
                 InputKind::Scalar => {
                     let acc = format_ident!("__acc_{}", ident);
@@ -426,22 +433,23 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     let mut skipped_row = Vec::new();
     if !ignored.is_empty() {
         if plan.reduce == Reduce::None {
-            skipped_row.push(quote!(losses[__i] = <F as ::loss_core::Float>::ZERO;));
+            skipped_row.push(quote!(__blk_losses[__r] = <F as ::loss_core::Float>::ZERO;));
         }
         if with_grad {
             for &i in &grad_inputs {
-                let gi = grad_ident(&idents[i.0 as usize]);
                 match g.inputs[i.0 as usize].kind {
                     InputKind::Vector(d) => {
                         let dim = dim_ident(d);
+                        let blk = block_ident(&idents[i.0 as usize]);
                         skipped_row.push(quote! {
-                            for __v in &mut #gi.data[__i * #dim..(__i + 1) * #dim] {
+                            for __v in &mut #blk[__r * #dim..(__r + 1) * #dim] {
                                 *__v = <F as ::loss_core::Float>::ZERO;
                             }
                         });
                     }
                     InputKind::PerSample => {
-                        skipped_row.push(quote!(#gi[__i] = <F as ::loss_core::Float>::ZERO;))
+                        let blk = block_ident(&idents[i.0 as usize]);
+                        skipped_row.push(quote!(#blk[__r] = <F as ::loss_core::Float>::ZERO;))
                     }
                     _ => {}
                 }
@@ -452,7 +460,11 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     let hoisted = hoisted(program, idents)?;
     let value = scalar_ref(g, program.value, idents)?;
     let (value_init, value_add, value_result) = match plan.reduce {
-        Reduce::None => (quote!(), quote!(losses[__i] = #value;), quote!(Ok(()))),
+        Reduce::None => (
+            quote!(),
+            quote!(__blk_losses[__r] = #value;),
+            quote!(Ok(())),
+        ),
         Reduce::Sum => (
             quote!(let mut __total = #rt::Total::<F>::new();),
             quote!(__total.add(#value);),
@@ -478,6 +490,88 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         (quote!(), quote!())
     };
 
+    // The batch runs in blocks of rows, each with its own partial sums,
+    // combined in a fixed tree: the same bits on one thread or many (with
+    // the `rayon` feature). A block writes only its own rows, except into a
+    // gradient of shared weights, which every row adds to: such a loss runs
+    // its blocks in order on the calling thread.
+    let mut block_buffers = Vec::new();
+    let mut block_names = Vec::new();
+    let mut block_widths = Vec::new();
+    if plan.reduce == Reduce::None {
+        block_buffers.push(quote!(&mut losses[..]));
+        block_names.push(format_ident!("__blk_losses"));
+        block_widths.push(quote!(1usize));
+    }
+    if with_grad {
+        for &i in &grad_inputs {
+            let ident = &idents[i.0 as usize];
+            let gi = grad_ident(ident);
+            match g.inputs[i.0 as usize].kind {
+                InputKind::Vector(d) => {
+                    block_buffers.push(quote!(&mut #gi.data[..]));
+                    block_names.push(block_ident(ident));
+                    let dim = dim_ident(d);
+                    block_widths.push(quote!(#dim));
+                }
+                InputKind::PerSample => {
+                    block_buffers.push(quote!(&mut #gi[..]));
+                    block_names.push(block_ident(ident));
+                    block_widths.push(quote!(1usize));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut totals = Vec::new();
+    if plan.reduce != Reduce::None {
+        totals.push(format_ident!("__total"));
+    }
+    if with_grad {
+        for &i in &grad_inputs {
+            if g.inputs[i.0 as usize].kind == InputKind::Scalar {
+                totals.push(format_ident!("__acc_{}", idents[i.0 as usize]));
+            }
+        }
+    }
+    let shares_a_buffer = with_grad
+        && grad_inputs
+            .iter()
+            .any(|&i| matches!(g.inputs[i.0 as usize].kind, InputKind::Weights(_)));
+    let block_fn = if shares_a_buffer {
+        quote!(blocks_in_order)
+    } else {
+        quote!(blocks)
+    };
+    let block_count = block_names.len();
+    let run_blocks = quote! {
+        let [#(mut #totals),*] = #rt::#block_fn(
+            __n,
+            [#(#block_widths),*],
+            [#(#block_buffers),*],
+            #[inline(always)] |__start: usize, __end: usize, [#(#block_names),*]: [&mut [F]; #block_count]| {
+                // Each block, on whichever thread, runs compiled for the
+                // widest vector instructions the CPU has.
+                ::loss_core::simd::run(#[inline(always)] || {
+                    #value_init
+                    #(#accumulators)*
+                    for __i in __start..__end {
+                        let __r = __i - __start;
+                        if #skip_test {
+                            #(#skipped_row)*
+                            continue;
+                        }
+                        #seed_row
+                        #body
+                        #value_add
+                        #(#per_sample_out)*
+                    }
+                    [#(#totals),*]
+                })
+            },
+        );
+    };
+
     let (fn_name, doc) = if with_grad {
         (
             format_ident!("value_and_grad"),
@@ -499,18 +593,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 #(#zero_grads)*
                 #seed_decl
                 #(#hoisted)*
-                #value_init
-                #(#accumulators)*
-                for __i in 0..__n {
-                    if #skip_test {
-                        #(#skipped_row)*
-                        continue;
-                    }
-                    #seed_row
-                    #body
-                    #value_add
-                    #(#per_sample_out)*
-                }
+                #run_blocks
                 #(#finish)*
                 #value_result
             })
@@ -611,10 +694,10 @@ fn sample_body(
         for &(i, _) in writes {
             let ident = &idents[i.0 as usize];
             if let InputKind::Vector(d) = g.inputs[i.0 as usize].kind {
-                let gi = grad_ident(ident);
+                let blk = block_ident(ident);
                 let row = format_ident!("__d_{}_row", ident);
                 let dim = dim_ident(d);
-                out.push(quote!(let #row: &mut [F] = &mut #gi.data[__i * #dim..(__i + 1) * #dim];));
+                out.push(quote!(let #row: &mut [F] = &mut #blk[__r * #dim..(__r + 1) * #dim];));
             }
         }
     }
