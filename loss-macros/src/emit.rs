@@ -1011,6 +1011,45 @@ fn is_hoisted_name(g: &Graph, n: NodeId) -> bool {
     invariant(g, n)
 }
 
+/// The elementwise operations both paths write as calls of `Real` (on `real`,
+/// the path's number type) or as operators; `None` for the others, which
+/// each path handles itself.
+fn real_unary(u: Unary, a: &TokenStream, real: &TokenStream) -> Option<TokenStream> {
+    Some(match u {
+        Unary::Neg => quote!(-#a),
+        Unary::Exp => quote!(#real::exp(#a)),
+        Unary::Ln => quote!(#real::ln(#a)),
+        Unary::Log1p => quote!(#real::ln_1p(#a)),
+        Unary::Expm1 => quote!(#real::exp_m1(#a)),
+        Unary::Sqrt => quote!(#real::sqrt(#a)),
+        Unary::Abs => quote!(#real::abs(#a)),
+        Unary::Sigmoid => quote!(#real::sigmoid(#a)),
+        Unary::Softplus => quote!(#real::softplus(#a)),
+        Unary::Tanh => quote!(#real::tanh(#a)),
+        Unary::Recip | Unary::Sign | Unary::FiniteOrZero => return None,
+    })
+}
+
+/// See [`real_unary`].
+fn real_binary(
+    b: Binary,
+    x: &TokenStream,
+    y: &TokenStream,
+    real: &TokenStream,
+) -> Option<TokenStream> {
+    Some(match b {
+        Binary::Add => quote!(#x + #y),
+        Binary::Sub => quote!(#x - #y),
+        Binary::Mul => quote!(#x * #y),
+        Binary::Div => quote!(#x / #y),
+        Binary::Max => quote!(#real::max(#x, #y)),
+        Binary::Min => quote!(#real::min(#x, #y)),
+        Binary::Pow => quote!(#real::powf(#x, #y)),
+        Binary::Xlogy => quote!(#real::xlogy(#x, #y)),
+        Binary::Xdivy | Binary::Gt | Binary::Eq | Binary::Ge | Binary::ExpDiff => return None,
+    })
+}
+
 /// The expression computing node `n` from its operands (fast path).
 fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Result<TokenStream> {
     let rt = rt();
@@ -1024,38 +1063,26 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
     Ok(match g.op(n) {
         Op::Unary(u, a) => {
             let a = arg(a)?;
-            match u {
-                Unary::Neg => quote!(-#a),
-                Unary::Recip => quote!(<F as ::loss_core::Float>::ONE / #a),
-                Unary::Sign => quote!(#rt::sign(#a)),
-                Unary::FiniteOrZero => quote!(#rt::finite_or_zero(#a)),
-                Unary::Exp => quote!(#real::exp(#a)),
-                Unary::Ln => quote!(#real::ln(#a)),
-                Unary::Log1p => quote!(#real::ln_1p(#a)),
-                Unary::Expm1 => quote!(#real::exp_m1(#a)),
-                Unary::Sqrt => quote!(#real::sqrt(#a)),
-                Unary::Abs => quote!(#real::abs(#a)),
-                Unary::Sigmoid => quote!(#real::sigmoid(#a)),
-                Unary::Softplus => quote!(#real::softplus(#a)),
-                Unary::Tanh => quote!(#real::tanh(#a)),
+            match real_unary(u, &a, &real) {
+                Some(e) => e,
+                None => match u {
+                    Unary::Recip => quote!(<F as ::loss_core::Float>::ONE / #a),
+                    Unary::Sign => quote!(#rt::sign(#a)),
+                    _ => quote!(#rt::finite_or_zero(#a)),
+                },
             }
         }
         Op::Binary(b, x, y) => {
             let (x, y) = (arg(x)?, arg(y)?);
-            match b {
-                Binary::Add => quote!(#x + #y),
-                Binary::Sub => quote!(#x - #y),
-                Binary::Mul => quote!(#x * #y),
-                Binary::Div => quote!(#x / #y),
-                Binary::Max => quote!(#real::max(#x, #y)),
-                Binary::Min => quote!(#real::min(#x, #y)),
-                Binary::Pow => quote!(#real::powf(#x, #y)),
-                Binary::Xlogy => quote!(#real::xlogy(#x, #y)),
-                Binary::Xdivy => quote!(#rt::xdivy(#x, #y)),
-                Binary::Gt => quote!(#rt::gt(#x, #y)),
-                Binary::Eq => quote!(#rt::eq(#x, #y)),
-                Binary::Ge => quote!(#rt::ge(#x, #y)),
-                Binary::ExpDiff => quote!(#rt::exp_diff(#x, #y)),
+            match real_binary(b, &x, &y, &real) {
+                Some(e) => e,
+                None => match b {
+                    Binary::Xdivy => quote!(#rt::xdivy(#x, #y)),
+                    Binary::Gt => quote!(#rt::gt(#x, #y)),
+                    Binary::Ge => quote!(#rt::ge(#x, #y)),
+                    Binary::Eq => quote!(#rt::eq(#x, #y)),
+                    _ => quote!(#rt::exp_diff(#x, #y)),
+                },
             }
         }
         Op::Powi(a, 2) => {
@@ -1496,37 +1523,17 @@ fn reference_expr(
     Ok(match g.op(n) {
         Op::Unary(u, a) => {
             let a = arg(a)?;
-            match u {
-                Unary::Neg => quote!(-#a),
-                Unary::Exp => quote!(#real::exp(#a)),
-                Unary::Ln => quote!(#real::ln(#a)),
-                Unary::Log1p => quote!(#real::ln_1p(#a)),
-                Unary::Expm1 => quote!(#real::exp_m1(#a)),
-                Unary::Sqrt => quote!(#real::sqrt(#a)),
-                Unary::Abs => quote!(#real::abs(#a)),
-                Unary::Sigmoid => quote!(#real::sigmoid(#a)),
-                Unary::Softplus => quote!(#real::softplus(#a)),
-                Unary::Tanh => quote!(#real::tanh(#a)),
-                Unary::Recip => quote!(#real::from_f64(1.0) / #a),
-                Unary::Sign | Unary::FiniteOrZero => {
-                    return internal("sign/finite_or_zero in a reference")
-                }
+            match (real_unary(u, &a, &real), u) {
+                (Some(e), _) => e,
+                (None, Unary::Recip) => quote!(#real::from_f64(1.0) / #a),
+                (None, _) => return internal("sign/finite_or_zero in a reference"),
             }
         }
         Op::Binary(b, x, y) => {
             let (x, y) = (arg(x)?, arg(y)?);
-            match b {
-                Binary::Add => quote!(#x + #y),
-                Binary::Sub => quote!(#x - #y),
-                Binary::Mul => quote!(#x * #y),
-                Binary::Div => quote!(#x / #y),
-                Binary::Max => quote!(#real::max(#x, #y)),
-                Binary::Min => quote!(#real::min(#x, #y)),
-                Binary::Pow => quote!(#real::powf(#x, #y)),
-                Binary::Xlogy => quote!(#real::xlogy(#x, #y)),
-                Binary::Xdivy | Binary::Gt | Binary::Eq | Binary::Ge | Binary::ExpDiff => {
-                    return internal("a comparison in a reference")
-                }
+            match real_binary(b, &x, &y, &real) {
+                Some(e) => e,
+                None => return internal("a comparison in a reference"),
             }
         }
         Op::Powi(a, k) => {

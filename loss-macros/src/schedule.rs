@@ -67,6 +67,19 @@ pub struct Schedule {
     pub steps: Vec<Step>,
 }
 
+impl Pass {
+    fn new(dim: DimId) -> Self {
+        Pass {
+            dim,
+            elements: vec![],
+            reductions: vec![],
+            writes: vec![],
+            stashes: vec![],
+            loads: vec![],
+        }
+    }
+}
+
 impl Schedule {
     /// Number of passes over row elements per sample.
     pub fn passes(&self) -> usize {
@@ -119,14 +132,7 @@ pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
             };
             passes
                 .entry((level[&x], dim))
-                .or_insert_with(|| Pass {
-                    dim,
-                    elements: vec![],
-                    reductions: vec![],
-                    writes: vec![],
-                    stashes: vec![],
-                    loads: vec![],
-                })
+                .or_insert_with(|| Pass::new(dim))
                 .reductions
                 .push(n);
         }
@@ -142,14 +148,7 @@ pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
             let key = (last.unwrap_or(level[&node]), dim);
             passes
                 .entry(key)
-                .or_insert_with(|| Pass {
-                    dim,
-                    elements: vec![],
-                    reductions: vec![],
-                    writes: vec![],
-                    stashes: vec![],
-                    loads: vec![],
-                })
+                .or_insert_with(|| Pass::new(dim))
                 .writes
                 .push((input, node));
         }
