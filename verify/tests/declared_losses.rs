@@ -4,31 +4,13 @@
 //! on ordinary and adversarial inputs. Run with `--nocapture` to see the
 //! measured worst case per loss (the figures in docs/verify.md).
 
-#[path = "../../loss-core/tests/common/declared.rs"]
-mod declared;
+#[path = "../../loss-core/tests/common/mod.rs"]
+mod common;
 
-use declared::*;
+use common::declared::*;
+use common::Rng;
 use loss_core::{losses, Float, SampleLoss};
 use verify::{check_loss, FastFloat, Report, Tolerance};
-
-/// SplitMix64, for reproducible inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((self.next() >> 11) as f64 / (1u64 << 53) as f64)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// The kinds of rows each loss is checked on.
 #[derive(Clone, Copy, Debug)]
@@ -149,7 +131,7 @@ impl Worst {
 
 fn check_all<F: FastFloat + Float>(huge: f64) -> Vec<(&'static str, Worst)> {
     let tolerance = Tolerance::default_for::<F>();
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let mut table = Vec::new();
     let mut run =
         |name: &'static str,
@@ -371,7 +353,7 @@ fn every_declared_loss_passes_in_f32() {
 fn a_long_row_keeps_its_accuracy() {
     // C = 1000, value only (a dual number with 1000 partials is slow in
     // intervals): the row sums are blocked, so the error stays small.
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let logits: Vec<f32> = (0..1000).map(|_| rng.uniform(-8.0, 8.0) as f32).collect();
     let sample = losses::cross_entropy::Sample {
         logits: &logits,
