@@ -29,18 +29,20 @@ pub const TEMPLATES: &[Template] = &[
         name: "huber",
         params: &["x", "y", "delta"],
         help: "input, target and delta",
-        // 0.5 d² where |d| <= delta, else delta (|d| - delta/2), written with
-        // min so that the two pieces join without a branch: with
-        // a = min(|d|, delta), it is 0.5 a² + delta (|d| - a).
-        body:
-            "0.5 * min(abs(x - y), delta).powi(2) + delta * (abs(x - y) - min(abs(x - y), delta))",
+        // 0.5 d² where |d| <= delta, else delta (|d| - delta/2). A branch, so
+        // that the quadratic piece's gradient is d exactly (a branch-free
+        // form with min(|d|, delta) cancels to a few ε of delta).
+        body: "if abs(x - y) <= delta { 0.5 * (x - y).powi(2) } else { delta * (abs(x - y) - 0.5 * delta) }",
     },
     Template {
         name: "log_cosh",
         params: &["x", "y"],
         help: "input and target",
-        // ln(cosh(d)) = |d| + softplus(-2|d|) - ln 2: no overflow for any d.
-        body: "abs(x - y) + softplus(-2.0 * abs(x - y)) - 0.6931471805599453",
+        // ln(cosh(d)): below |d| = 1 as log1p(cosh d - 1) with
+        // cosh d - 1 = 2 sinh²(d/2) = ½ (expm1(d/2) - expm1(-d/2))², full
+        // relative accuracy down to d = 0; above, |d| + softplus(-2|d|) - ln 2
+        // (no overflow). The clamp keeps the branch not taken finite.
+        body: "if abs(x - y) < 1.0 { log1p(0.5 * (expm1(0.5 * clamp(x - y, -1.0, 1.0)) - expm1(-0.5 * clamp(x - y, -1.0, 1.0))).powi(2)) } else { abs(x - y) + softplus(-2.0 * abs(x - y)) - 0.6931471805599453 }",
     },
     // ---- classification ----
     Template {
@@ -262,7 +264,8 @@ pub const TEMPLATES: &[Template] = &[
         params: &["x", "y"],
         help: "prediction and target vectors",
         // Keras: -sum(normalize(x) normalize(y)), normalize(v) = v min(1/|v|, 1e7).
-        body: "-sum(x * y) * (if sum(x * x) > 1e-14 { 1.0 / sqrt(sum(x * x)) } else { 1e7 }) * (if sum(y * y) > 1e-14 { 1.0 / sqrt(sum(y * y)) } else { 1e7 })",
+        // min(1/|v|, 1e7) = 1/sqrt(max(|v|², 1e-14)): finite gradient at a zero vector.
+        body: "-sum(x * y) / sqrt(max(sum(x * x), 1e-14)) / sqrt(max(sum(y * y), 1e-14))",
     },
     Template {
         name: "cosine_embedding",
