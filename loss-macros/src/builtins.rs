@@ -77,7 +77,11 @@ pub const TEMPLATES: &[Template] = &[
         params: &["p", "y"],
         help: "probability and target",
         // PyTorch clamps each log at -100, so p = 0 or 1 gives a finite loss.
-        body: "-(y * (if ln(p) > -100.0 { ln(p) } else { -100.0 }) + (1.0 - y) * (if log1p(-p) > -100.0 { log1p(-p) } else { -100.0 }))",
+        // ln(1 - p) is log1p(-p) below 1/2 and ln(1 - p) above (1 - p exact
+        // there). The max(., 1e-45) and min(p, 0.5) guards are inert where their branch is
+        // taken (its log exceeds -100) and keep the branch not taken finite,
+        // so that its zero gradient is not 0 · inf = NaN at p = 0 or 1.
+        body: "-(y * (if ln(p) > -100.0 { ln(max(p, 1e-45)) } else { -100.0 }) + (1.0 - y) * (if (if p < 0.5 { log1p(-p) } else { ln(1.0 - p) }) > -100.0 { if p < 0.5 { log1p(-min(p, 0.5)) } else { ln(max(1.0 - p, 1e-45)) } } else { -100.0 }))",
     },
     Template {
         name: "binary_cross_entropy_with_logits_pos_weight",
@@ -169,7 +173,9 @@ pub const TEMPLATES: &[Template] = &[
         params: &["input", "target"],
         help: "log-probabilities and log-probabilities (PyTorch's order)",
         // PyTorch's kl_div with log_target=True, elementwise.
-        body: "exp(target) * (target - input)",
+        // t is clamped at -800 inside the product (e^t is 0 there anyway in
+        // f64 and f32), so that t = -inf gives 0, the limit, not 0 · -inf.
+        body: "exp(target) * (max(target, -800.0) - input)",
     },
     Template {
         name: "generalized_kl",
