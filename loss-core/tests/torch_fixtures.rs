@@ -1490,3 +1490,50 @@ fn f32_matches_pytorch_within_the_f32_bound() {
         .collect();
     print("f32", &rows);
 }
+
+#[test]
+fn empty_and_all_ignored_batches_have_mean_nan_and_zero_gradient() {
+    let w = [1.0_f64, 2.0, 0.5];
+    // Empty: 0/0, as PyTorch.
+    let mut g: [f64; 0] = [];
+    let v = losses::cross_entropy_weighted::value_and_grad(
+        Rows::new(&[], 0, 3),
+        &[0_i64; 0],
+        -100,
+        &w,
+        0.1,
+        &mut g[..],
+    )
+    .unwrap();
+    assert!(v.is_nan());
+    // All ignored: NaN value, zero gradient (PyTorch's).
+    let z = [1.0_f64, -2.0, 0.5, 3.0, 0.0, -1.0];
+    let mut g = [7.0_f64; 6];
+    let v = losses::cross_entropy_weighted::value_and_grad(
+        Rows::new(&z, 2, 3),
+        &[-100_i64, -100],
+        -100,
+        &w,
+        0.1,
+        &mut g[..],
+    )
+    .unwrap();
+    assert!(v.is_nan());
+    assert_eq!(g, [0.0; 6]);
+    let mut g = [7.0_f64; 6];
+    let v =
+        losses::nll_loss::value_and_grad(Rows::new(&z, 2, 3), &[2_i64, 2], 2, &mut g[..]).unwrap();
+    assert!(v.is_nan());
+    assert_eq!(g, [0.0; 6]);
+    // Sum (the per-sample variant with upstream ones) of an empty batch is 0.
+    let mut losses_out: [f64; 0] = [];
+    losses::cross_entropy_per_sample::value(
+        Rows::new(&[], 0, 3),
+        &[0_i64; 0],
+        -100,
+        &w,
+        0.1,
+        &mut losses_out[..],
+    )
+    .unwrap();
+}
