@@ -1362,6 +1362,16 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
             }
         }
     }
+    // A sample with no row (only scalars) borrows nothing.
+    let borrows = g
+        .inputs
+        .iter()
+        .any(|i| matches!(i.kind, InputKind::Vector(_) | InputKind::Weights(_)));
+    let (lifetime, anonymous) = if borrows {
+        (quote!('a,), quote!('_,))
+    } else {
+        (quote!(), quote!())
+    };
     let none = plan.reduce == Reduce::None;
     let call = if none {
         quote!({
@@ -1381,11 +1391,11 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
         /// declaration order (`value_and_grad` on one row computes the same
         /// value and gradient); `loss_core::SampleLoss` runs that fast path.
         #[derive(Clone, Copy, Debug)]
-        pub struct Sample<'a, F> {
+        pub struct Sample<#lifetime F> {
             #(#fields,)*
         }
 
-        impl<F: ::loss_core::Float> ::loss_core::ScalarFn for Sample<'_, F> {
+        impl<F: ::loss_core::Float> ::loss_core::ScalarFn for Sample<#anonymous F> {
             fn eval<R: ::loss_core::Real>(&self, __x: &[R]) -> R {
                 let __nan = <R as ::loss_core::Real>::from_f64(f64::NAN);
                 #(#eval_lets)*
@@ -1396,7 +1406,7 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
             }
         }
 
-        impl<F: ::loss_core::Float> ::loss_core::SampleLoss<F> for Sample<'_, F> {
+        impl<F: ::loss_core::Float> ::loss_core::SampleLoss<F> for Sample<#anonymous F> {
             fn len(&self) -> usize {
                 0usize #(+ #widths)*
             }

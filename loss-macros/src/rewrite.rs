@@ -193,6 +193,31 @@ fn binary(
             }
             _ => g.intern(Op::Binary(b, x, y)),
         },
+        // A gradient gated by a branch, times the branch's own derivative:
+        // select first, so that the derivative of the branch not taken (an
+        // infinity, say) is never multiplied by the gate's 0 into NaN.
+        Binary::Mul | Binary::Div
+            if gated(g, x).is_some() && (b == Binary::Div || g.shape(y) == broad(g, x, y)) =>
+        {
+            let (c, a, zero_first) = gated(g, x).expect("checked");
+            let inner = bin(g, b, a, y);
+            let zero = g.constant_node(0.0);
+            if zero_first {
+                build(g, Op::Select(c, zero, inner))
+            } else {
+                build(g, Op::Select(c, inner, zero))
+            }
+        }
+        Binary::Mul if gated(g, y).is_some() && g.shape(x) == broad(g, x, y) => {
+            let (c, a, zero_first) = gated(g, y).expect("checked");
+            let inner = bin(g, Binary::Mul, x, a);
+            let zero = g.constant_node(0.0);
+            if zero_first {
+                build(g, Op::Select(c, zero, inner))
+            } else {
+                build(g, Op::Select(c, inner, zero))
+            }
+        }
         Binary::Mul => match (cx, cy, ox, oy) {
             (Some(k), ..) if k == 1.0 && g.shape(y) == broad(g, x, y) => y,
             (_, Some(k), ..) if k == 1.0 && g.shape(x) == broad(g, x, y) => x,
@@ -282,6 +307,18 @@ fn binary(
             _ => g.intern(Op::Binary(b, x, y)),
         },
         _ => g.intern(Op::Binary(b, x, y)),
+    }
+}
+
+/// `select(c, a, 0)` or `select(c, 0, a)`: returns `(c, a, zero first)`.
+fn gated(g: &Graph, id: NodeId) -> Option<(NodeId, NodeId, bool)> {
+    let Op::Select(c, a, b) = g.op(id) else {
+        return None;
+    };
+    match (g.constant(a), g.constant(b)) {
+        (_, Some(0.0)) => Some((c, a, false)),
+        (Some(0.0), _) => Some((c, b, true)),
+        _ => None,
     }
 }
 

@@ -356,3 +356,28 @@ fn template_builtins_match_the_exact_reference() {
     );
     assert!(r.passed(), "{r}");
 }
+
+loss! {
+    /// The branch not taken divides by zero: its gradient must not leak.
+    #[reduce(sum)]
+    pub fn guarded(#[grad] x: Vector<D>, b: Scalar) {
+        sum(if x < b { x * x / b } else { x })
+    }
+
+    /// Only scalars: the `Sample` borrows nothing.
+    pub fn scalars_only(#[grad] x: PerSample, b: Scalar) {
+        (x - b).powi(2)
+    }
+}
+
+#[test]
+fn the_branch_not_taken_does_not_leak_into_the_gradient() {
+    let mut g = [0.0];
+    let v = guarded::value_and_grad(Rows::new(&[1.0], 1, 1), 0.0, &mut g[..]).unwrap();
+    assert_eq!((v, g), (1.0, [1.0]));
+    let r = check_loss(
+        &scalars_only::Sample { x: 2.0_f64, b: 0.5 },
+        Tolerance::default_for::<f64>(),
+    );
+    assert!(r.passed(), "{r}");
+}
