@@ -187,7 +187,7 @@ impl Differ<'_> {
                         Some(self.un(Unary::Neg, t))
                     }
                     // Piecewise constant: zero almost everywhere.
-                    Unary::Sign | Unary::FiniteOrZero => None,
+                    Unary::Sign | Unary::FiniteOrZero | Unary::Detach => None,
                 };
                 if let Some(c) = local {
                     self.push(x, c, n);

@@ -1026,6 +1026,10 @@ fn real_unary(u: Unary, a: &TokenStream, real: &TokenStream) -> Option<TokenStre
         Unary::Sigmoid => quote!(#real::sigmoid(#a)),
         Unary::Softplus => quote!(#real::softplus(#a)),
         Unary::Tanh => quote!(#real::tanh(#a)),
+        // A stop-gradient: the value itself (`Real::detached` drops a dual
+        // number's derivative in the reference path; the fast path has no
+        // derivative to drop).
+        Unary::Detach => quote!(#real::detached(#a)),
         Unary::Recip | Unary::Sign | Unary::FiniteOrZero => return None,
     })
 }

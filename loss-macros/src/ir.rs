@@ -99,6 +99,8 @@ pub enum Unary {
     /// `x` if finite, else 0: the shift of a log-sum-exp, so that a row of
     /// `-inf` gives `-inf` rather than NaN.
     FiniteOrZero,
+    /// `x` itself, with no gradient through it (a stop-gradient).
+    Detach,
 }
 
 /// Elementwise functions of two operands (broadcasting a scalar operand).
@@ -547,6 +549,7 @@ pub fn unary_name(u: Unary) -> &'static str {
         Unary::Tanh => "tanh",
         Unary::Recip => "recip",
         Unary::FiniteOrZero => "finite_or_zero",
+        Unary::Detach => "detach",
     }
 }
 

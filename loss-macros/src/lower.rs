@@ -422,6 +422,11 @@ impl Lowerer {
                 name,
                 "use `ln` for the natural logarithm (Rust's `log` takes a base)",
             ),
+            "detach" => {
+                arity(1, "a number or vector")?;
+                let a = self.float(args[0])?;
+                Ok(self.node(Op::Unary(Unary::Detach, a)))
+            }
             "powi" => {
                 arity(2, "a base and an integer literal exponent")?;
                 let base = self.float(args[0])?;
@@ -819,6 +824,7 @@ const BUILTINS: &[&str] = &[
     "kl_div",
     "binary_cross_entropy_with_logits",
     "mse",
+    "detach",
 ];
 
 /// The builtin closest to a misspelt name, if one is close.

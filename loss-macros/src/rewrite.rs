@@ -435,6 +435,7 @@ fn fold(g: &Graph, op: &Op) -> Option<f64> {
                 Unary::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
                 Unary::Tanh => x.tanh(),
                 Unary::Recip => 1.0 / x,
+                Unary::Detach => x,
                 Unary::FiniteOrZero => {
                     if x.is_finite() {
                         x

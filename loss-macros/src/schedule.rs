@@ -232,7 +232,7 @@ fn transcendental_cost(g: &Graph, n: NodeId) -> usize {
         .filter(|&m| match g.op(m) {
             Op::Unary(u, _) => !matches!(
                 u,
-                Unary::Neg | Unary::Abs | Unary::Sign | Unary::FiniteOrZero
+                Unary::Neg | Unary::Abs | Unary::Sign | Unary::FiniteOrZero | Unary::Detach
             ),
             Op::Binary(b, ..) => matches!(b, Binary::Pow | Binary::Xlogy),
             Op::Powi(..) => false,

@@ -381,3 +381,24 @@ fn the_branch_not_taken_does_not_leak_into_the_gradient() {
     );
     assert!(r.passed(), "{r}");
 }
+
+loss! {
+    /// A stop-gradient: the value of `x * detach(x)` is `x²`, its gradient `x`.
+    #[reduce(sum)]
+    pub fn stopped(#[grad] x: Vector<D>) {
+        sum(x * detach(x)) + sum(detach(x.exp()))
+    }
+}
+
+#[test]
+fn detach_stops_the_gradient_and_keeps_the_value() {
+    let x: [f64; 3] = [0.5, -2.0, 3.0];
+    let mut g = [0.0; 3];
+    let v = stopped::value_and_grad(Rows::new(&x, 1, 3), &mut g[..]).unwrap();
+    let expect: f64 = x.iter().map(|&v| v * v + v.exp()).sum();
+    assert!((v - expect).abs() <= 1e-14 * expect);
+    assert_eq!(g, x, "the gradient of x * detach(x) is x");
+    // The exact reference agrees: a dual number's derivative is dropped too.
+    let r = check_loss(&stopped::Sample { x: &x }, Tolerance::default_for::<f64>());
+    assert!(r.passed(), "{r}");
+}
