@@ -253,9 +253,10 @@ pub const TEMPLATES: &[Template] = &[
         name: "gaussian_nll",
         params: &["x", "y", "var", "eps"],
         help: "mean, target, variance and eps",
-        // PyTorch: 0.5 (ln max(var, eps) + (x - y)² / max(var, eps)); at
-        // var = eps the gradient is var's (PyTorch clamps without gradient).
-        body: "0.5 * (ln(if var < eps { eps } else { var }) + (x - y).powi(2) / (if var < eps { eps } else { var }))",
+        // PyTorch: 0.5 (ln max(var, eps) + (x - y)² / max(var, eps)), the
+        // clamp applied without gradient: below eps the value uses eps and
+        // the gradient still reaches var (a straight-through clamp).
+        body: "0.5 * (ln(var + detach(max(var, eps) - var)) + (x - y).powi(2) / (var + detach(max(var, eps) - var)))",
     },
     Template {
         name: "keras_poisson",
