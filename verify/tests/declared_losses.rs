@@ -12,6 +12,9 @@ use common::Rng;
 use loss_core::{losses, Float, SampleLoss};
 use verify::{check_loss, FastFloat, Report, Tolerance};
 
+mod support;
+use support::{print, Worst};
+
 /// The kinds of rows each loss is checked on.
 #[derive(Clone, Copy, Debug)]
 enum Case {
@@ -95,37 +98,6 @@ fn data<F: Float>(case: Case, c: usize, rng: &mut Rng, huge: f64) -> Data<F> {
         other: other.into_iter().map(round).collect(),
         probs: probs.into_iter().map(round).collect(),
         label,
-    }
-}
-
-/// The worst case seen for one loss and float type.
-#[derive(Default)]
-struct Worst {
-    value_ulps: f64,
-    gradient_eps: f64,
-    checks: usize,
-}
-
-impl Worst {
-    fn record<F: FastFloat>(&mut self, name: &str, case: Case, report: Report) {
-        assert!(report.passed(), "{name} ({case:?}, {}):\n{report}", F::NAME);
-        if let Some(v) = &report.value {
-            self.value_ulps = self.value_ulps.max(v.ulps);
-        }
-        // Relative to the max-norm where that is a normal number; below, the
-        // absolute tolerance (underflow) is what applies.
-        let floor = 2f64.powi(F::MIN_EXP - 1) / F::EPSILON.to_f64();
-        if report.gradient_scale > floor {
-            let worst = report
-                .gradient
-                .iter()
-                .map(|g| g.abs_error)
-                .fold(0.0, f64::max);
-            self.gradient_eps = self
-                .gradient_eps
-                .max(worst / report.gradient_scale / F::EPSILON.to_f64());
-        }
-        self.checks += 1;
     }
 }
 
@@ -321,19 +293,6 @@ fn tolerance_of(name: &str, default: Tolerance) -> Tolerance {
         }
     } else {
         default
-    }
-}
-
-fn print(table: &[(&str, Worst)], float: &str) {
-    println!(
-        "\n| loss | {float} checks | value, worst ULPs | gradient, worst error / (ε · max-norm) |"
-    );
-    println!("|---|---|---|---|");
-    for (name, w) in table {
-        println!(
-            "| {name} | {} | {:.2} | {:.2} |",
-            w.checks, w.value_ulps, w.gradient_eps
-        );
     }
 }
 

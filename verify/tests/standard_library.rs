@@ -9,6 +9,9 @@
 use loss_core::{losses, Float};
 use verify::{check_loss, FastFloat, Report, Tolerance};
 
+mod support;
+use support::{print, Worst};
+
 /// SplitMix64, for reproducible inputs.
 struct Rng(u64);
 
@@ -163,39 +166,6 @@ fn data<F: Float>(case: Case, c: usize, rng: &mut Rng, huge: f64) -> Data<F> {
         r: cv(r),
         w: cv(w),
         label,
-    }
-}
-
-/// The worst case seen for one loss and float type.
-#[derive(Default)]
-struct Worst {
-    value_ulps: f64,
-    gradient_eps: f64,
-    checks: usize,
-    failures: Vec<String>,
-}
-
-impl Worst {
-    fn record<F: FastFloat>(&mut self, name: &str, case: Case, report: Report) {
-        if !report.passed() {
-            self.failures
-                .push(format!("{name} ({case:?}, {}):\n{report}", F::NAME));
-        }
-        if let Some(v) = &report.value {
-            self.value_ulps = self.value_ulps.max(v.ulps);
-        }
-        let floor = 2f64.powi(F::MIN_EXP - 1) / F::EPSILON.to_f64();
-        if report.gradient_scale > floor {
-            let worst = report
-                .gradient
-                .iter()
-                .map(|g| g.abs_error)
-                .fold(0.0, f64::max);
-            self.gradient_eps = self
-                .gradient_eps
-                .max(worst / report.gradient_scale / F::EPSILON.to_f64());
-        }
-        self.checks += 1;
     }
 }
 
@@ -798,27 +768,6 @@ fn check_all<F: FastFloat + Float>(huge: f64) -> Vec<(&'static str, Worst)> {
         },
     );
     table
-}
-
-fn print(table: &[(&str, Worst)], float: &str) {
-    println!(
-        "\n| loss | {float} checks | value, worst ULPs | gradient, worst error / (ε · max-norm) |"
-    );
-    println!("|---|---|---|---|");
-    for (name, w) in table {
-        println!(
-            "| {name} | {} | {:.2} | {:.2} |",
-            w.checks, w.value_ulps, w.gradient_eps
-        );
-    }
-    let mut failed = 0;
-    for (_, w) in table {
-        for f in w.failures.iter().take(2) {
-            println!("FAIL {f}");
-        }
-        failed += w.failures.len();
-    }
-    assert_eq!(failed, 0, "{failed} checks failed (listed above)");
 }
 
 #[test]
