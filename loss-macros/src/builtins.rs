@@ -73,7 +73,7 @@ pub const TEMPLATES: &[Template] = &[
         body: "-x[y]",
     },
     Template {
-        name: "binary_cross_entropy",
+        name: "binary_cross_entropy_value",
         params: &["p", "y"],
         help: "probability and target",
         // PyTorch clamps each log at -100, so p = 0 or 1 gives a finite loss.
@@ -82,6 +82,20 @@ pub const TEMPLATES: &[Template] = &[
         // taken (its log exceeds -100) and keep the branch not taken finite,
         // so that its zero gradient is not 0 · inf = NaN at p = 0 or 1.
         body: "-(y * (if ln(p) > -100.0 { ln(max(p, 1e-45)) } else { -100.0 }) + (1.0 - y) * (if (if p < 0.5 { log1p(-p) } else { ln(1.0 - p) }) > -100.0 { if p < 0.5 { log1p(-min(p, 0.5)) } else { ln(max(1.0 - p, 1e-45)) } } else { -100.0 }))",
+    },
+    Template {
+        name: "binary_cross_entropy",
+        params: &["p", "y"],
+        help: "probability and target",
+        // PyTorch's value and PyTorch's gradient, which is not the derivative
+        // of the value: `binary_cross_entropy_backward` returns
+        // g = (p - y) / max(p (1 - p), ε) everywhere, also where a log is
+        // clamped (p = 0 with y > 0 gives -1e12, not 0, so that the worst
+        // prediction still gets a gradient); ε is its `float` 1e-12, i.e.
+        // 9.999999960041972e-13, in every precision. So the value is detached and
+        // `detach(g) * p - detach(g * p)` carries the gradient g: its two
+        // products are the same rounded number, so it adds exactly 0.
+        body: "detach(binary_cross_entropy_value(p, y)) + (detach((p - y) / max(p * (1.0 - p), 9.999999960041972e-13)) * p - detach((p - y) / max(p * (1.0 - p), 9.999999960041972e-13) * p))",
     },
     Template {
         name: "binary_cross_entropy_with_logits_pos_weight",

@@ -75,9 +75,10 @@ loss! {
 
     /// PyTorch's `binary_cross_entropy(p, y)`: `-(y log p + (1-y) log(1-p))`
     /// with each log clamped at `-100` as PyTorch, averaged over every
-    /// element. `log(1-p)` is computed as `log1p(-p)`. At a clamped log the
-    /// gradient is that of the clamped value (0), where PyTorch returns
-    /// `(p-y)/max(p(1-p), 1e-12)`: see docs/losses.md.
+    /// element. `log(1-p)` is computed as `log1p(-p)`. The gradient is
+    /// PyTorch's, `(p-y)/max(p(1-p), 1e-12)` per element, also where a log
+    /// is clamped (the builtin `binary_cross_entropy_value` has the
+    /// derivative of the clamped value instead: 0 there).
     pub fn binary_cross_entropy(#[grad] input: Vector<D>, target: Vector<D>) {
         mean(binary_cross_entropy(input, target))
     }
