@@ -234,7 +234,7 @@ fn transcendental_cost(g: &Graph, n: NodeId) -> usize {
                 u,
                 Unary::Neg | Unary::Abs | Unary::Sign | Unary::FiniteOrZero | Unary::Detach
             ),
-            Op::Binary(b, ..) => matches!(b, Binary::Pow | Binary::Xlogy),
+            Op::Binary(b, ..) => matches!(b, Binary::Pow | Binary::Xlogy | Binary::ExpDiff),
             Op::Powi(..) => false,
             _ => false,
         })
@@ -326,6 +326,13 @@ mod tests {
         };
         assert_eq!(last.writes.len(), 1);
         assert!(last.reductions.is_empty());
+        // The gradient pass reads exp(z - max) back from the gradient row,
+        // where the sum pass stashed it, instead of evaluating it again.
+        assert_eq!(last.loads.len(), 1, "{last:#?}");
+        assert!(
+            matches!(g.op(last.loads[0].0), Op::Binary(Binary::ExpDiff, ..)),
+            "{last:#?}"
+        );
     }
 
     #[test]
