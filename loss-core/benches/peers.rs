@@ -10,7 +10,11 @@
 //!
 //! Env: `SIZES` (default `32x10,1024x1000,256x32000`), `BENCH_REP_MS`
 //! (default 40), `BENCH_REPS` (default 11), `BENCH_MAX_FOREIGN` (default
-//! 0.25), as the peers' scripts. Builds: `dispatch` is the default run-time
+//! 0.25), as the peers' scripts; `NO_BASELINE` skips the baseline build;
+//! `PLOT=file.svg` plots the dispatch build's throughput against C (run it
+//! with a sweep of sizes, see docs/performance.md). `floor_copy` (one
+//! streaming pass: read and write N×C) and `floor_exp` (one vectorised `exp`
+//! per element) are the floors the fused losses are compared with. Builds: `dispatch` is the default run-time
 //! dispatch, `baseline` holds the kernels to baseline x86-64 with
 //! `simd::set_max_level`; with the `rayon` feature they are named
 //! `dispatch-rayon` and `baseline-rayon` and `threads` is rayon's pool size.
@@ -241,15 +245,30 @@ fn rel(a: f64, b: f64) -> f64 {
     }
 }
 
-fn run(build: &str, threads: usize, x: &Inputs) {
+/// One timed row: the workload, the shape and the median µs per call.
+struct Timed {
+    workload: &'static str,
+    n: usize,
+    c: usize,
+    med_us: f64,
+}
+
+fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
     let (n, c) = (x.n, x.c);
     let (z, t, p, y) = (&x.z[..], &x.t[..], &x.p[..], &x.y[..]);
     let mut grad = vec![0.0_f32; n * c];
-    let emit = |w: &str, s: Stats, l: f32, gd: f64| {
+    let mut timed = Vec::new();
+    let mut emit = |w: &'static str, s: Stats, l: f32, gd: f64| {
         println!(
             "loss,{build},{w},{n},{c},{threads},{},{},{:.3},{:.3},{:.3},{:.7e},{:.7e},{:.2}",
             s.iters, s.reps, s.min, s.med, s.max, l, gd, s.foreign
         );
+        timed.push(Timed {
+            workload: w,
+            n,
+            c,
+            med_us: s.med,
+        });
     };
     let check = |w: &str, l: f32, gd: Option<f64>| {
         let (rl, rg) = reference_f64(&w[..2], x);
@@ -264,6 +283,26 @@ fn run(build: &str, threads: usize, x: &Inputs) {
             "# {build} {w} {n}x{c}: loss {l:.7e} (f64 {rl:.9e}, rel {el:.1e}) gdot rel {eg:.1e}{flag}"
         );
     };
+
+    // The floors the issue measures against: one streaming pass (read N×C,
+    // write N×C) and one vectorised exp per element (read, exp, write).
+    emit(
+        "floor_copy",
+        bench(|| black_box(&mut grad[..]).copy_from_slice(black_box(z))),
+        f32::NAN,
+        f64::NAN,
+    );
+    emit(
+        "floor_exp",
+        bench(|| {
+            simd::run(
+                #[inline(always)]
+                || loss_core::math::exp_slice(black_box(z), black_box(&mut grad[..])),
+            )
+        }),
+        f32::NAN,
+        f64::NAN,
+    );
 
     let w1f = || w1::value(Rows::new(black_box(z), n, c), y).unwrap();
     let l = w1f();
@@ -340,6 +379,55 @@ fn run(build: &str, threads: usize, x: &Inputs) {
         l,
         gd,
     );
+    timed
+}
+
+/// Throughput (elements of N×C per ns) against the row length C, one line
+/// per workload, as an SVG: the plot of docs/performance.md.
+fn plot(rows: &[Timed], title: &str, path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let per_ns = |r: &Timed| (r.n * r.c) as f64 / (r.med_us * 1e3);
+    let c_max = rows.iter().map(|r| r.c).max().unwrap_or(10) as f64;
+    let y_max = rows.iter().map(per_ns).fold(0.0, f64::max) * 1.1;
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d((8.0..c_max * 1.25).log_scale(), 0.0..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("row length C (N×C ≈ 2^20 elements)")
+        .y_desc("elements of N×C per ns")
+        .draw()?;
+    let mut names: Vec<&str> = rows.iter().map(|r| r.workload).collect();
+    names.dedup();
+    for (k, name) in names.iter().enumerate() {
+        let colour = Palette99::pick(k).to_rgba();
+        let points: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.workload == *name)
+            .map(|r| (r.c as f64, per_ns(r)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, colour.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 fn main() {
@@ -351,6 +439,7 @@ fn main() {
         ("", 1)
     };
     eprintln!("# simd::detected() = {:?}", simd::detected());
+    let mut dispatch = Vec::new();
     for size in sizes.split(',') {
         let (n, c) = size.split_once('x').expect("SIZES: NxC,NxC,...");
         let (n, c): (usize, usize) = (n.trim().parse().unwrap(), c.trim().parse().unwrap());
@@ -363,9 +452,20 @@ fn main() {
             y: labels(4, n, c),
         };
         simd::set_max_level(None);
-        run(&format!("dispatch{suffix}"), threads, &x);
-        simd::set_max_level(Some(Level::Baseline));
-        run(&format!("baseline{suffix}"), threads, &x);
-        simd::set_max_level(None);
+        dispatch.extend(run(&format!("dispatch{suffix}"), threads, &x));
+        if std::env::var_os("NO_BASELINE").is_none() {
+            simd::set_max_level(Some(Level::Baseline));
+            run(&format!("baseline{suffix}"), threads, &x);
+            simd::set_max_level(None);
+        }
+    }
+    if let Ok(path) = std::env::var("PLOT") {
+        dispatch.sort_by_key(|r| (r.workload, r.c));
+        let title = format!(
+            "loss, f32, {threads} thread(s), run-time dispatch ({:?})",
+            simd::detected()
+        );
+        plot(&dispatch, &title, &path).expect("PLOT: writing the SVG");
+        eprintln!("# wrote {path}");
     }
 }
