@@ -26,6 +26,17 @@ pub struct Template {
 /// Every template builtin.
 pub const TEMPLATES: &[Template] = &[
     Template {
+        name: "positive_part",
+        params: &["h"],
+        help: "a number",
+        // max(h, 0) as PyTorch's hinge losses take it (`clamp_min(h, 0)`):
+        // inactive at the kink (no gradient at h = 0), and NaN stays NaN, in
+        // the value and in the gradient (a plain `if h > 0 { h } else { 0 }`
+        // sends a NaN to the zero branch: a loss of 0 whose gated gradient
+        // still meets the NaN derivative of h).
+        body: "if h > 0.0 { h } else { if h <= 0.0 { 0.0 } else { h } }",
+    },
+    Template {
         name: "huber",
         params: &["x", "y", "delta"],
         help: "input, target and delta",
@@ -131,14 +142,14 @@ pub const TEMPLATES: &[Template] = &[
         params: &["x", "y", "margin"],
         help: "scores, class label and margin",
         // mean over i != y of max(0, margin - x[y] + x[i]); inactive at the kink (PyTorch).
-        body: "mean((if margin - x[y] + x > 0.0 { margin - x[y] + x } else { 0.0 }) * (1.0 - onehot(y)))",
+        body: "mean(positive_part(margin - x[y] + x) * (1.0 - onehot(y)))",
     },
     Template {
         name: "multi_margin_squared",
         params: &["x", "y", "margin"],
         help: "scores, class label and margin",
         // multi_margin with p = 2.
-        body: "mean((if margin - x[y] + x > 0.0 { (margin - x[y] + x).powi(2) } else { 0.0 }) * (1.0 - onehot(y)))",
+        body: "mean(positive_part(margin - x[y] + x).powi(2) * (1.0 - onehot(y)))",
     },
     Template {
         name: "multilabel_soft_margin",
@@ -294,48 +305,48 @@ pub const TEMPLATES: &[Template] = &[
         help: "two vectors, ±1 label and margin",
         // PyTorch: cos = a·b / sqrt((|a|² + 1e-12)(|b|² + 1e-12));
         // 1 - cos for y = 1, max(0, cos - margin) for y = -1 (inactive at the kink).
-        body: "if y > 0.0 { 1.0 - sum(a * b) / sqrt((sum(a * a) + 1e-12) * (sum(b * b) + 1e-12)) } else { if sum(a * b) / sqrt((sum(a * a) + 1e-12) * (sum(b * b) + 1e-12)) - margin > 0.0 { sum(a * b) / sqrt((sum(a * a) + 1e-12) * (sum(b * b) + 1e-12)) - margin } else { 0.0 } }",
+        body: "if y > 0.0 { 1.0 - sum(a * b) / sqrt((sum(a * a) + 1e-12) * (sum(b * b) + 1e-12)) } else { positive_part(sum(a * b) / sqrt((sum(a * a) + 1e-12) * (sum(b * b) + 1e-12)) - margin) }",
     },
     Template {
         name: "hinge_embedding",
         params: &["x", "y", "margin"],
         help: "distance, ±1 label and margin",
         // PyTorch: x where y = 1, max(0, margin - x) where y = -1 (inactive at the kink).
-        body: "if y > 0.0 { x } else { if margin - x > 0.0 { margin - x } else { 0.0 } }",
+        body: "if y > 0.0 { x } else { positive_part(margin - x) }",
     },
     Template {
         name: "margin_ranking",
         params: &["x1", "x2", "y", "margin"],
         help: "two scores, ±1 label and margin",
         // PyTorch: max(0, -y (x1 - x2) + margin), inactive at the kink.
-        body: "if margin - y * (x1 - x2) > 0.0 { margin - y * (x1 - x2) } else { 0.0 }",
+        body: "positive_part(margin - y * (x1 - x2))",
     },
     Template {
         name: "triplet_margin",
         params: &["a", "p", "n", "margin", "eps"],
         help: "anchor, positive, negative, margin and eps",
         // PyTorch, p = 2: d(u, v) = |u - v + eps|₂; max(0, d(a,p) - d(a,n) + margin).
-        body: "if sqrt(sum((a - p + eps).powi(2))) - sqrt(sum((a - n + eps).powi(2))) + margin > 0.0 { sqrt(sum((a - p + eps).powi(2))) - sqrt(sum((a - n + eps).powi(2))) + margin } else { 0.0 }",
+        body: "positive_part(sqrt(sum((a - p + eps).powi(2))) - sqrt(sum((a - n + eps).powi(2))) + margin)",
     },
     Template {
         name: "triplet_margin_swap",
         params: &["a", "p", "n", "margin", "eps"],
         help: "anchor, positive, negative, margin and eps",
         // swap=True: the negative distance is min(d(a,n), d(p,n)).
-        body: "if sqrt(sum((a - p + eps).powi(2))) - min(sqrt(sum((a - n + eps).powi(2))), sqrt(sum((p - n + eps).powi(2)))) + margin > 0.0 { sqrt(sum((a - p + eps).powi(2))) - min(sqrt(sum((a - n + eps).powi(2))), sqrt(sum((p - n + eps).powi(2)))) + margin } else { 0.0 }",
+        body: "positive_part(sqrt(sum((a - p + eps).powi(2))) - min(sqrt(sum((a - n + eps).powi(2))), sqrt(sum((p - n + eps).powi(2)))) + margin)",
     },
     Template {
         name: "triplet_margin_l1",
         params: &["a", "p", "n", "margin", "eps"],
         help: "anchor, positive, negative, margin and eps",
         // p = 1: d(u, v) = |u - v + eps|₁.
-        body: "if sum(abs(a - p + eps)) - sum(abs(a - n + eps)) + margin > 0.0 { sum(abs(a - p + eps)) - sum(abs(a - n + eps)) + margin } else { 0.0 }",
+        body: "positive_part(sum(abs(a - p + eps)) - sum(abs(a - n + eps)) + margin)",
     },
     Template {
         name: "triplet_margin_l1_swap",
         params: &["a", "p", "n", "margin", "eps"],
         help: "anchor, positive, negative, margin and eps",
-        body: "if sum(abs(a - p + eps)) - min(sum(abs(a - n + eps)), sum(abs(p - n + eps))) + margin > 0.0 { sum(abs(a - p + eps)) - min(sum(abs(a - n + eps)), sum(abs(p - n + eps))) + margin } else { 0.0 }",
+        body: "positive_part(sum(abs(a - p + eps)) - min(sum(abs(a - n + eps)), sum(abs(p - n + eps))) + margin)",
     },
 ];
 

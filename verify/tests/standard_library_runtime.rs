@@ -548,23 +548,6 @@ fn check_ordinary<F: TableFloat>(
     Ok(())
 }
 
-/// KNOWN BUG (reported, not fixed here): these gated hinges take the `else`
-/// of `if h > 0 { h } else { 0 }` for a NaN `h`, so their loss is finite,
-/// but their gradient is NaN: the gate multiplies the adjoint by 0 and the
-/// chain rule then meets the NaN partial derivatives of `h` (the Euclidean
-/// distances of the triplet losses, the cosine), `0 · NaN = NaN`. The loss
-/// says "inactive", the gradient poisons the parameters. The gradient part
-/// of `Nan::Gated` is skipped for them in `one_nan_in_an_ordinary_batch`
-/// and asserted by the ignored `gated_hinges_have_a_finite_gradient_at_a_nan`.
-const GATED_NAN_GRADIENT: &[&str] = &[
-    "cosine_embedding_loss",
-    "cosine_embedding_loss_per_sample",
-    "triplet_margin_loss",
-    "triplet_margin_loss_per_sample",
-    "triplet_margin_loss_swap",
-    "triplet_margin_loss_swap_per_sample",
-];
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Expect {
     /// `Nan::Propagates`: the sample's loss is NaN and so is some entry of
@@ -579,8 +562,6 @@ enum Expect {
     Unchanged,
     /// An ignored sample: nothing it holds is read.
     Skipped,
-    /// `Nan::Gated`: a finite loss, gradient 0 at the NaN.
-    Gated,
 }
 
 fn expectation(policy: Nan, at_label: bool) -> Expect {
@@ -589,22 +570,19 @@ fn expectation(policy: Nan, at_label: bool) -> Expect {
         Nan::ValueOnly => Expect::ValueOnly,
         Nan::AtLabel if at_label => Expect::NanAtLabel,
         Nan::AtLabel => Expect::Unchanged,
-        Nan::Gated => Expect::Gated,
     }
 }
 
 /// One NaN at element `j` of sample `i` of the `k`-th differentiated input
 /// of an ordinary call: that sample's loss and gradient are as the loss's
 /// `Nan` policy says, and every other sample's per-sample loss and gradient
-/// rows are bit for bit those of the call without the NaN. `strict`: also
-/// the gradient part of `Nan::Gated` for the `GATED_NAN_GRADIENT` losses.
+/// rows are bit for bit those of the call without the NaN.
 fn check_one_nan<F: TableFloat>(
     loss: &Loss,
     n: usize,
     c: usize,
     call: &Call<f64>,
     (k, i, j): (usize, usize, usize),
-    strict: bool,
 ) -> Result<(), TestCaseError> {
     let clean = convert::<F>(call);
     let positions: Vec<usize> = loss
@@ -633,7 +611,6 @@ fn check_one_nan<F: TableFloat>(
         Some(policy) if target_positive => expectation(policy, at_label),
         _ => expectation(loss.nan, at_label),
     };
-    let known_bug = !strict && GATED_NAN_GRADIENT.contains(&loss.name);
     for with_grad in [false, true] {
         let what = format!(
             "{} (NaN in input {k}, sample {i}, element {j}: {expect:?})",
@@ -701,37 +678,6 @@ fn check_one_nan<F: TableFloat>(
                     l0.to_f64()
                 );
                 prop_assert!(same_bits(&g0, &g1), "{}: the gradient changed", what);
-            }
-            Expect::Gated => {
-                // KNOWN DEVIATION (reported): docs/dsl.md says a NaN anywhere
-                // in a row makes the sample's loss NaN; these PyTorch hinges
-                // are written `if h > 0 { h } else { 0 }` (docs/losses.md),
-                // and a NaN `h` fails the comparison: its term is 0. (PyTorch's
-                // `clamp_min(h, 0)` gives NaN; its `multi_margin_loss`
-                // kernel, an `if (z > 0)`, gives 0 as here.)
-                prop_assert!(
-                    l1.is_finite(),
-                    "{}: loss {:?} (if the NaN now propagates, update the table: Nan::Propagates)",
-                    what,
-                    l1.to_f64()
-                );
-                if with_grad && !known_bug {
-                    for (b, g) in after.grads.iter().enumerate() {
-                        let at = g[i * c + j];
-                        prop_assert!(
-                            at == F::ZERO,
-                            "{}: gradient {} at the NaN is {:?}, not 0",
-                            what,
-                            b,
-                            at.to_f64()
-                        );
-                    }
-                    prop_assert!(
-                        g1.iter().all(|g| g.is_finite()),
-                        "{}: a non-finite gradient",
-                        what
-                    );
-                }
             }
         }
     }
@@ -875,37 +821,9 @@ fn ordinary_inputs_give_finite_results() {
 fn one_nan_in_an_ordinary_batch() {
     let strategy = |loss| (ordinary_case(loss), any::<(usize, usize, usize)>());
     for_every_loss(NAN_CASES, strategy, |loss, (case, at)| {
-        check_one_nan::<f64>(loss, case.n, case.c, &case.call, *at, false)?;
-        check_one_nan::<f32>(loss, case.n, case.c, &case.call, *at, false)
+        check_one_nan::<f64>(loss, case.n, case.c, &case.call, *at)?;
+        check_one_nan::<f32>(loss, case.n, case.c, &case.call, *at)
     });
-}
-
-/// The `GATED_NAN_GRADIENT` bug: where a NaN leaves a gated hinge's loss
-/// finite, its gradient must be finite too (0 at the NaN). Fails today;
-/// run with `cargo test --release -p verify --test standard_library_runtime -- --ignored`.
-#[test]
-#[ignore = "known bug, reported: a gated hinge's gradient is NaN where its loss is finite"]
-fn gated_hinges_have_a_finite_gradient_at_a_nan() {
-    let strategy = |loss| (ordinary_case(loss), any::<(usize, usize, usize)>());
-    let mut failures = Vec::new();
-    for loss in LOSSES
-        .iter()
-        .filter(|l| GATED_NAN_GRADIENT.contains(&l.name))
-    {
-        let mut runner = TestRunner::new(Config {
-            cases: NAN_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
-        let r = runner.run(&strategy(loss), |(case, at)| {
-            check_one_nan::<f64>(loss, case.n, case.c, &case.call, at, true)?;
-            check_one_nan::<f32>(loss, case.n, case.c, &case.call, at, true)
-        });
-        if let Err(e) = r {
-            failures.push(format!("{}: {e}", loss.name));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// SplitMix64, for the deterministic test's uniforms.
@@ -953,18 +871,8 @@ fn every_width_to_17_and_32000_deterministically() {
             // differentiated input (past its last full vector), and in the
             // first element of the last one.
             for at in [(0, n - 1, c - 1), (loss.grads() - 1, 0, 0)] {
-                record(
-                    loss,
-                    n,
-                    c,
-                    check_one_nan::<f64>(loss, n, c, &call, at, false),
-                );
-                record(
-                    loss,
-                    n,
-                    c,
-                    check_one_nan::<f32>(loss, n, c, &call, at, false),
-                );
+                record(loss, n, c, check_one_nan::<f64>(loss, n, c, &call, at));
+                record(loss, n, c, check_one_nan::<f32>(loss, n, c, &call, at));
             }
         }
     }

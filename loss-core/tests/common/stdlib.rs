@@ -75,22 +75,16 @@ pub enum Nan {
     /// The loss is NaN; the gradient stays finite. Keras `hinge`,
     /// `max(1 - y x, 0)`: the gradient of `max` picks a side by comparisons,
     /// which a NaN fails (0 at the NaN, where docs/dsl.md promises NaN).
-    /// `hinge_embedding` at `y = 1`: the loss is `x`, whose derivative is 1
-    /// whatever `x` is.
+    /// The PyTorch hinges that are linear in the input (`margin_ranking`,
+    /// `multi_margin`, `hinge_embedding`, whose `positive_part(h)` keeps a
+    /// NaN `h` in the value): their slope, ±1 or `w[y]/C`, does not depend
+    /// on the input's value.
     ValueOnly,
     /// The loss reads one element of the row, the one at the label
     /// (`nll_loss`: `-x[y]`): a NaN there makes the loss NaN (its gradient,
     /// `-w[y] onehot(y)`, does not depend on `x`); a NaN elsewhere changes
     /// nothing.
     AtLabel,
-    /// A PyTorch hinge written `if h > 0 { h } else { 0 }` (docs/losses.md,
-    /// "Classification": inactive at the kink): a NaN `h` fails the
-    /// comparison, so the `else` is taken: the loss stays finite (where
-    /// docs/dsl.md promises NaN) and the gradient at the NaN is 0. (Not so
-    /// for the Euclidean triplet losses and `cosine_embedding`, whose
-    /// gradient is NaN there: `GATED_NAN_GRADIENT`, a known bug, in
-    /// verify/tests/standard_library_runtime.rs.)
-    Gated,
 }
 
 /// A call's inputs, one [`Arg`] per generated parameter (an ignore-index
@@ -661,10 +655,10 @@ table! {
     sigmoid_focal_loss_per_sample: none [grad(Any), vector(Unit), scalar(Any), scalar(Pos)];
     poly1_cross_entropy: mean [grad(Any), class, scalar(Any)];
     poly1_cross_entropy_per_sample: none [grad(Any), class, scalar(Any)];
-    multi_margin_loss: mean [grad(Any), class, scalar(Any), weights(Pos)] nan(Gated);
-    multi_margin_loss_per_sample: none [grad(Any), class, scalar(Any), weights(Pos)] nan(Gated);
-    multi_margin_loss_squared: mean [grad(Any), class, scalar(Any), weights(Pos)] nan(Gated);
-    multi_margin_loss_squared_per_sample: none [grad(Any), class, scalar(Any), weights(Pos)] nan(Gated);
+    multi_margin_loss: mean [grad(Any), class, scalar(Any), weights(Pos)] nan(ValueOnly);
+    multi_margin_loss_per_sample: none [grad(Any), class, scalar(Any), weights(Pos)] nan(ValueOnly);
+    multi_margin_loss_squared: mean [grad(Any), class, scalar(Any), weights(Pos)];
+    multi_margin_loss_squared_per_sample: none [grad(Any), class, scalar(Any), weights(Pos)];
     multilabel_soft_margin_loss: mean [grad(Any), vector(Unit), weights(Pos)];
     multilabel_soft_margin_loss_per_sample: none [grad(Any), vector(Unit), weights(Pos)];
     soft_margin_loss: mean [grad(Any), vector(Sign)];
@@ -692,20 +686,20 @@ table! {
     // ---- ranking.rs
     cosine_similarity: mean [grad(Any), grad(Any)];
     cosine_similarity_per_sample: none [grad(Any), grad(Any), per_sample(Any)];
-    cosine_embedding_loss: mean [grad(Any), grad(Any), per_sample(Sign), scalar(Any)] nan(Gated, positive: Propagates);
-    cosine_embedding_loss_per_sample: none [grad(Any), grad(Any), per_sample(Sign), scalar(Any)] nan(Gated, positive: Propagates);
-    hinge_embedding_loss: mean [grad(Any), vector(Sign), scalar(Any)] nan(Gated, positive: ValueOnly);
-    hinge_embedding_loss_per_sample: none [grad(Any), vector(Sign), scalar(Any)] nan(Gated, positive: ValueOnly);
-    margin_ranking_loss: mean [grad(Any), grad(Any), vector(Sign), scalar(Any)] nan(Gated);
-    margin_ranking_loss_per_sample: none [grad(Any), grad(Any), vector(Sign), scalar(Any)] nan(Gated);
-    triplet_margin_loss: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
-    triplet_margin_loss_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
-    triplet_margin_loss_swap: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
-    triplet_margin_loss_swap_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
-    triplet_margin_loss_l1: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
-    triplet_margin_loss_l1_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
-    triplet_margin_loss_l1_swap: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
-    triplet_margin_loss_l1_swap_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)] nan(Gated);
+    cosine_embedding_loss: mean [grad(Any), grad(Any), per_sample(Sign), scalar(Any)];
+    cosine_embedding_loss_per_sample: none [grad(Any), grad(Any), per_sample(Sign), scalar(Any)];
+    hinge_embedding_loss: mean [grad(Any), vector(Sign), scalar(Any)] nan(ValueOnly);
+    hinge_embedding_loss_per_sample: none [grad(Any), vector(Sign), scalar(Any)] nan(ValueOnly);
+    margin_ranking_loss: mean [grad(Any), grad(Any), vector(Sign), scalar(Any)] nan(ValueOnly);
+    margin_ranking_loss_per_sample: none [grad(Any), grad(Any), vector(Sign), scalar(Any)] nan(ValueOnly);
+    triplet_margin_loss: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
+    triplet_margin_loss_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
+    triplet_margin_loss_swap: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
+    triplet_margin_loss_swap_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
+    triplet_margin_loss_l1: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
+    triplet_margin_loss_l1_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
+    triplet_margin_loss_l1_swap: mean [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
+    triplet_margin_loss_l1_swap_per_sample: none [grad(Any), grad(Any), grad(Any), scalar(Any), scalar(Eps)];
 
     // ---- regression.rs
     mse: mean [grad(Any), vector(Any)];
