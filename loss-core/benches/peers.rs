@@ -388,7 +388,8 @@ fn plot(rows: &[Timed], title: &str, path: &str) -> Result<(), Box<dyn std::erro
     use plotters::prelude::*;
     let per_ns = |r: &Timed| (r.n * r.c) as f64 / (r.med_us * 1e3);
     let c_max = rows.iter().map(|r| r.c).max().unwrap_or(10) as f64;
-    let y_max = rows.iter().map(per_ns).fold(0.0, f64::max) * 1.1;
+    let y_max = rows.iter().map(per_ns).fold(0.0, f64::max) * 1.5;
+    let y_min = rows.iter().map(per_ns).fold(f64::INFINITY, f64::min) / 1.5;
     let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -396,11 +397,11 @@ fn plot(rows: &[Timed], title: &str, path: &str) -> Result<(), Box<dyn std::erro
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(56)
-        .build_cartesian_2d((8.0..c_max * 1.25).log_scale(), 0.0..y_max)?;
+        .build_cartesian_2d((8.0..c_max * 1.25).log_scale(), (y_min..y_max).log_scale())?;
     chart
         .configure_mesh()
         .x_desc("row length C (N×C ≈ 2^20 elements)")
-        .y_desc("elements of N×C per ns")
+        .y_desc("elements of N×C per ns (log scale)")
         .draw()?;
     let mut names: Vec<&str> = rows.iter().map(|r| r.workload).collect();
     names.dedup();
