@@ -460,12 +460,9 @@ fn check_wild<F: TableFloat>(loss: &Loss, case: &WildCase) -> Result<(), TestCas
             let nan_at_label = loss
                 .labels(&call)
                 .is_some_and(|l| inputs[0][i * c + l[i] as usize].is_nan());
-            let must_be_nan = match (loss.nan, loss.nan_if_positive) {
-                (Nan::Propagates | Nan::ValueOnly, None) => nan_in_row,
-                (Nan::AtLabel, None) => nan_at_label,
-                // Checked on ordinary inputs by `one_nan_in_an_ordinary_batch`:
-                // here a wild value elsewhere may decide the branch.
-                _ => false,
+            let must_be_nan = match loss.nan {
+                Nan::Propagates | Nan::ValueOnly => nan_in_row,
+                Nan::AtLabel => nan_at_label,
             };
             if must_be_nan {
                 tally(|t| t.nan_samples.set(t.nan_samples.get() + 1));
@@ -596,20 +593,10 @@ fn check_one_nan<F: TableFloat>(
         data[i * c + j] = F::NAN;
     }
     let at_label = loss.labels(&clean).is_some_and(|l| l[i] == j as i64);
-    // The ±1 target a hinge with `nan_if_positive` branches on first: the
-    // first input that is neither differentiated nor a scalar.
-    let target_positive = loss
-        .arg_positions()
-        .find_map(|(kind, at)| match (kind, &clean.args[at]) {
-            (Kind::Vector(_), Arg::Rows { data, .. }) => Some(data[i * c + j] > F::ZERO),
-            (Kind::PerSample(_), Arg::Slice(s)) => Some(s[i] > F::ZERO),
-            _ => None,
-        })
-        .unwrap_or(false);
-    let expect = match loss.nan_if_positive {
-        _ if loss.is_ignored(&clean, i) => Expect::Skipped,
-        Some(policy) if target_positive => expectation(policy, at_label),
-        _ => expectation(loss.nan, at_label),
+    let expect = if loss.is_ignored(&clean, i) {
+        Expect::Skipped
+    } else {
+        expectation(loss.nan, at_label)
     };
     for with_grad in [false, true] {
         let what = format!(

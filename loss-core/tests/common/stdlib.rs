@@ -130,11 +130,8 @@ pub struct Loss {
     pub name: &'static str,
     pub reduce: Reduce,
     pub kinds: &'static [Kind],
-    /// What a NaN does, and for a hinge that branches on a `±1` target
-    /// first (`hinge_embedding`, `cosine_embedding`), what it does where
-    /// the target is positive (the ungated branch).
+    /// What a NaN in a differentiated input does to its sample.
     pub nan: Nan,
-    pub nan_if_positive: Option<Nan>,
     run_f64: Run<f64>,
     run_f32: Run<f32>,
 }
@@ -579,17 +576,14 @@ macro_rules! reduce {
 
 macro_rules! nan {
     () => {
-        (Nan::Propagates, None::<Nan>)
+        Nan::Propagates
     };
     ($n:ident) => {
-        (Nan::$n, None::<Nan>)
-    };
-    ($n:ident, positive: $p:ident) => {
-        (Nan::$n, Some(Nan::$p))
+        Nan::$n
     };
 }
 
-/// `name: reduction [inputs in signature order] nan(policy, positive: policy)?;`
+/// `name: reduction [inputs in signature order] nan(policy)?;`
 /// (no `nan(...)`: `Nan::Propagates`).
 macro_rules! table {
     ($( $name:ident : $reduce:ident [ $($kind:ident $(($d:ident))?),* ] $(nan($($nan:tt)*))? ; )*) => {
@@ -625,8 +619,7 @@ macro_rules! table {
                 name: stringify!($name),
                 reduce: reduce!($reduce),
                 kinds: &[$(kind!($kind $(($d))?)),*],
-                nan: nan!($($($nan)*)?).0,
-                nan_if_positive: nan!($($($nan)*)?).1,
+                nan: nan!($($($nan)*)?),
                 run_f64: $name::run::<f64>,
                 run_f32: $name::run::<f32>,
             }
