@@ -1,13 +1,14 @@
 //! Throughput of `loss_core::math` against `libm` and `std`, over 4096-element
 //! slices (elements per second; divide by 1e9 for elements/ns).
 //!
-//! `cargo bench -p loss-core --bench math`. The `+avx2,fma` variants are the
-//! same source compiled for AVX2 and called after run-time detection; calling a
-//! `#[target_feature]` function needs `unsafe`, which is why this dispatch
-//! lives here and not in `loss-core` (see `docs/math.md` for the figures).
+//! `cargo bench -p loss-core --bench math`. `loss_core::math` is the public
+//! function compiled for the baseline; the `wide` variants are the same source
+//! at the widest level the CPU has (through `loss_core::simd`), in both
+//! flavours of multiply-add (see `docs/math.md` for the figures).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use loss_core::math;
+use loss_core::math::{self, FastMath, Fused, MulAdd, Plain};
+use loss_core::simd::{self, Level};
 use std::hint::black_box;
 
 const N: usize = 4096;
@@ -24,24 +25,15 @@ fn map<F: Copy>(x: &[F], out: &mut [F], f: impl Fn(F) -> F) {
     }
 }
 
-/// The same loops compiled for AVX2 + FMA (the kernels use no FMA, so the
-/// results are bit-identical; only the vector width changes).
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use loss_core::math::FastMath;
-
-    #[target_feature(enable = "avx2,fma")]
-    pub fn apply<F: FastMath>(x: &[F], out: &mut [F], which: u8) {
-        match which {
-            0 => loss_core::math::exp_slice(x, out),
-            1 => loss_core::math::ln_slice(x, out),
-            2 => loss_core::math::sigmoid_slice(x, out),
-            _ => loss_core::math::softplus_slice(x, out),
-        }
-    }
-
-    pub fn available() -> bool {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+/// `out[i] = f(x[i])` for function `which`, evaluated with `M`.
+#[inline(always)]
+fn apply<F: FastMath, M: MulAdd>(x: &[F], out: &mut [F], which: u8) {
+    let pairs = out.iter_mut().zip(x);
+    match which {
+        0 => pairs.for_each(|(o, &v)| *o = v.exp_with::<M>()),
+        1 => pairs.for_each(|(o, &v)| *o = v.ln_with::<M>()),
+        2 => pairs.for_each(|(o, &v)| *o = v.sigmoid_with::<M>()),
+        _ => pairs.for_each(|(o, &v)| *o = v.softplus_with::<M>()),
     }
 }
 
@@ -54,11 +46,24 @@ macro_rules! bench_fn {
         g.bench_function("loss_core::math", |b| {
             b.iter(|| $ours(black_box(&x), black_box(&mut out)))
         });
-        #[cfg(target_arch = "x86_64")]
-        if avx2::available() {
-            g.bench_function("loss_core::math +avx2,fma", |b| {
-                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                b.iter(|| unsafe { avx2::apply(black_box(&x), black_box(&mut out), $which) })
+        if simd::detected() >= Level::Avx2 {
+            // The same source at the widest level: plain (the baseline's
+            // bits), then fused (what the generated losses run there).
+            g.bench_function("loss_core::math wide, plain", |b| {
+                b.iter(|| {
+                    simd::run(
+                        #[inline(always)]
+                        || apply::<$t, Plain>(black_box(&x), black_box(&mut out), $which),
+                    )
+                })
+            });
+            g.bench_function("loss_core::math wide, fused", |b| {
+                b.iter(|| {
+                    simd::run_as::<Fused, _>(
+                        #[inline(always)]
+                        || apply::<$t, Fused>(black_box(&x), black_box(&mut out), $which),
+                    )
+                })
             });
         }
         g.bench_function("libm", |b| {

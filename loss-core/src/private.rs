@@ -1,6 +1,7 @@
 //! Support for the code `loss!` generates. Not a public API: names and
 //! signatures here change without notice.
 
+use crate::math::MulAdd;
 use crate::{Float, Label, LossError, Real, Rows, RowsMut};
 
 /// The batch size, set by the first per-sample input and checked against the
@@ -533,15 +534,26 @@ pub fn eq<F: Float>(a: F, b: F) -> F {
 /// relatively (16 ULP at a distance of 70), and so is a small loss built
 /// from it.
 #[inline(always)]
-pub fn exp_diff<F: Float>(a: F, b: F) -> F {
+pub fn exp_diff<M: MulAdd, F: Float>(a: F, b: F) -> F {
     let d = a - b;
     let a_part = d + b;
     let b_part = d - a_part;
     let e = (a - a_part) + (-b - b_part);
     // Infinite or NaN operands make `e` NaN; the plain exp is right then.
     let e = if e.is_finite() { e } else { F::ZERO };
-    let x = Real::exp(d);
-    x + x * e
+    let x = d.exp_with::<M>();
+    x.mul_add_with::<M>(e, x)
+}
+
+/// `x ln y`, 0 where `x == 0` and `y` is not NaN (as [`Real::xlogy`]), with
+/// the `ln` of flavour `M`.
+#[inline(always)]
+pub fn xlogy<M: MulAdd, F: Float>(x: F, y: F) -> F {
+    if x == F::ZERO && !y.is_nan() {
+        F::ZERO
+    } else {
+        x * y.ln_with::<M>()
+    }
 }
 
 /// `a` where `cond != 0`, else `b`.

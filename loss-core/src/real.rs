@@ -107,7 +107,17 @@ pub trait Real:
 /// assert_eq!(mean(&[1.0_f32, 2.0, 3.0]), 2.0);
 /// ```
 pub trait Float:
-    Real + Copy + Default + PartialOrd + AddAssign + SubAssign + MulAssign + Send + Sync + 'static
+    Real
+    + math::FastMath
+    + Copy
+    + Default
+    + PartialOrd
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + Send
+    + Sync
+    + 'static
 {
     /// 0.
     const ZERO: Self;

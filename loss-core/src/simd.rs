@@ -8,9 +8,13 @@
 //! AVX2+FMA when the CPU has them, so one binary gets the wide code on a
 //! machine that supports it and stays correct on one that does not.
 //!
-//! Results do not depend on the level: the kernels use no fused
-//! multiply-add (Rust never contracts `a * b + c`), and the same operations
-//! in the same order give the same bits at any vector width.
+//! The generated losses call [`run_flavoured`]: at AVX2 and AVX-512 they run
+//! their kernels with fused multiply-adds ([`Fused`]),
+//! at the baseline without ([`Plain`]; Rust never
+//! contracts `a * b + c` by itself). The same operations in the same order
+//! give the same bits at any vector width, so AVX2 and AVX-512 agree bit for
+//! bit, and the baseline agrees with them within the proven error bounds of
+//! `loss_core::math`.
 //!
 //! ```
 //! use loss_core::simd::{self, Level};
@@ -20,6 +24,10 @@
 //! ```
 
 use core::sync::atomic::{AtomicU8, Ordering};
+
+use crate::math::MulAdd;
+#[cfg(doc)]
+use crate::math::{Fused, Plain};
 
 /// A set of vector instructions a kernel can be compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,6 +98,66 @@ pub fn run<R>(kernel: impl FnOnce() -> R) -> R {
         Level::Avx512 => return wide::avx512(kernel),
         Level::Avx2 => return wide::avx2(kernel),
         Level::Baseline => {}
+    }
+    kernel()
+}
+
+/// Runs a kernel written for both [`MulAdd`] flavours: `fused` compiled for
+/// the [`current`] level where it has FMA (AVX2, AVX-512; and aarch64, whose
+/// baseline has it), else `plain`. The generated losses call this, so their
+/// results are the same bits at AVX2 and AVX-512 (and on any number of
+/// threads), and within the documented ULP bounds of the baseline's.
+///
+/// `state` (the buffers the kernel writes) moves into the one that runs.
+///
+/// ```
+/// use loss_core::math::{FastMath, Fused, Plain};
+/// let mut out = [0.0_f32; 2];
+/// loss_core::simd::run_flavoured(
+///     &mut out,
+///     |out| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Fused>()),
+///     |out| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Plain>()),
+/// );
+/// assert!((out[1] - 1.349_858_8).abs() <= 2.0 * f32::EPSILON);
+/// ```
+#[inline(always)]
+pub fn run_flavoured<S, R>(state: S, fused: impl FnOnce(S) -> R, plain: impl FnOnce(S) -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    match current() {
+        Level::Avx512 => return wide::avx512(|| fused(state)),
+        Level::Avx2 => return wide::avx2(|| fused(state)),
+        Level::Baseline => {}
+    }
+    #[cfg(all(feature = "std", target_arch = "aarch64"))]
+    return fused(state);
+    // No level with FMA here (or no `std` to detect one).
+    #[allow(unreachable_code)]
+    {
+        drop(fused);
+        plain(state)
+    }
+}
+
+/// Runs one flavour's kernel at the widest level that suits it: a [`Fused`]
+/// kernel compiled for the [`current`] level (it is only ever picked where
+/// that has FMA, by [`run_flavoured`]), a [`Plain`] one at the baseline. The
+/// blocks of a batch, on whichever thread, run the flavour the call started
+/// with: the bits do not depend on the thread count.
+///
+/// ```
+/// use loss_core::math::{FastMath, Plain};
+/// let e = loss_core::simd::run_as::<Plain, _>(|| 1.0_f64.exp_with::<Plain>());
+/// assert_eq!(e, loss_core::math::exp_f64(1.0));
+/// ```
+#[inline(always)]
+pub fn run_as<M: MulAdd, R>(kernel: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if M::FUSED {
+        match current() {
+            Level::Avx512 => return wide::avx512(kernel),
+            Level::Avx2 => return wide::avx2(kernel),
+            Level::Baseline => {}
+        }
     }
     kernel()
 }

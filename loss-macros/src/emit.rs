@@ -550,9 +550,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             [#(#block_widths),*],
             [#(#block_buffers),*],
             #[inline(always)] |__start: usize, __end: usize, [#(#block_names),*]: [&mut [F]; #block_count]| {
-                // Each block, on whichever thread, runs compiled for the
-                // widest vector instructions the CPU has.
-                ::loss_core::simd::run(#[inline(always)] || {
+                // Each block, on whichever thread, runs the flavour of the
+                // call, compiled for the widest vector instructions the CPU
+                // has.
+                ::loss_core::simd::run_as::<__M, _>(#[inline(always)] || {
                     #value_init
                     #(#accumulators)*
                     for __i in __start..__end {
@@ -581,22 +582,51 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         (format_ident!("value"), value_fn_doc(plan))
     };
     let value_doc = doc;
+    let mut written = Vec::new();
+    if plan.reduce == Reduce::None {
+        written.push(format_ident!("losses"));
+    }
+    if with_grad {
+        written.extend(
+            grad_inputs
+                .iter()
+                .map(|&i| grad_ident(&idents[i.0 as usize])),
+        );
+    }
+    let kernel = quote! {
+        #(#prologue)*
+        #(#zero_grads)*
+        #seed_decl
+        #(#hoisted)*
+        #run_blocks
+        #(#finish)*
+        #value_result
+    };
     Ok(quote! {
         #[doc = #value_doc]
         #[allow(clippy::too_many_arguments)]
         pub fn #fn_name #generics (#(#params),*) -> ::core::result::Result<#ret, ::loss_core::LossError> {
             #(#checks)*
             // The work, compiled for the widest vector instructions this CPU
-            // has (see `loss_core::simd`); the checks above already ran.
-            ::loss_core::simd::run(#[inline(always)] || {
-                #(#prologue)*
-                #(#zero_grads)*
-                #seed_decl
-                #(#hoisted)*
-                #run_blocks
-                #(#finish)*
-                #value_result
-            })
+            // has (see `loss_core::simd`), in two copies: with fused
+            // multiply-adds where the CPU has FMA, without elsewhere. The
+            // buffers written move into the copy that runs; the checks above
+            // already ran.
+            ::loss_core::simd::run_flavoured(
+                (#(#written,)*),
+                #[inline(always)] |__written| {
+                    type __M = ::loss_core::math::Fused;
+                    #[allow(unused_mut)]
+                    let (#(mut #written,)*) = __written;
+                    #kernel
+                },
+                #[inline(always)] |__written| {
+                    type __M = ::loss_core::math::Plain;
+                    #[allow(unused_mut)]
+                    let (#(mut #written,)*) = __written;
+                    #kernel
+                },
+            )
         }
     })
 }
@@ -1064,9 +1094,28 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
         }
     };
     let real = quote!(<F as ::loss_core::Real>);
+    // The transcendental kernels in the flavour `__M` of this copy of the
+    // kernel (see `fast_fn`): fused multiply-adds where the CPU has FMA.
+    let fast = quote!(<F as ::loss_core::math::FastMath>);
+    let flavoured = |method: &str, a: &TokenStream| {
+        let method = format_ident!("{method}");
+        quote!(#fast::#method::<__M>(#a))
+    };
     Ok(match g.op(n) {
         Op::Unary(u, a) => {
             let a = arg(a)?;
+            let method = match u {
+                Unary::Exp => Some("exp_with"),
+                Unary::Ln => Some("ln_with"),
+                Unary::Log1p => Some("ln_1p_with"),
+                Unary::Expm1 => Some("exp_m1_with"),
+                Unary::Sigmoid => Some("sigmoid_with"),
+                Unary::Softplus => Some("softplus_with"),
+                _ => None,
+            };
+            if let Some(method) = method {
+                return Ok(flavoured(method, &a));
+            }
             match real_unary(u, &a, &real) {
                 Some(e) => e,
                 None => match u {
@@ -1078,14 +1127,18 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
         }
         Op::Binary(b, x, y) => {
             let (x, y) = (arg(x)?, arg(y)?);
+            match b {
+                Binary::Xlogy => return Ok(quote!(#rt::xlogy::<__M, F>(#x, #y))),
+                Binary::ExpDiff => return Ok(quote!(#rt::exp_diff::<__M, F>(#x, #y))),
+                _ => {}
+            }
             match real_binary(b, &x, &y, &real) {
                 Some(e) => e,
                 None => match b {
                     Binary::Xdivy => quote!(#rt::xdivy(#x, #y)),
                     Binary::Gt => quote!(#rt::gt(#x, #y)),
                     Binary::Ge => quote!(#rt::ge(#x, #y)),
-                    Binary::Eq => quote!(#rt::eq(#x, #y)),
-                    _ => quote!(#rt::exp_diff(#x, #y)),
+                    _ => quote!(#rt::eq(#x, #y)),
                 },
             }
         }

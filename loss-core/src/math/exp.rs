@@ -17,8 +17,12 @@
 //! - The input is clamped (with comparisons, which let NaN through) to a range
 //!   whose ends already overflow or underflow, so `k` stays small.
 //!
-//! Everything is plain `+ - *` (no FMA): the results are the same bits on
-//! every target, so the exhaustive tests prove the bounds everywhere.
+//! Every `a * b + c` is evaluated as the [`MulAdd`] parameter says: [`Plain`]
+//! (two roundings, the same bits on every target) for the public functions,
+//! [`Fused`](super::Fused) where the CPU has FMA. The exhaustive tests prove
+//! the bounds for both.
+
+use super::{MulAdd, Plain};
 
 /// Coefficients of `q(r) ~ (e^r - 1 - r) / r^2` on `|r| <= 0.3467`, f32.
 ///
@@ -80,59 +84,59 @@ pub(crate) struct ExpParts<F, K> {
 
 /// The reduction and the polynomial, f32; `x` must be clamped already.
 #[inline(always)]
-pub(crate) fn exp_parts_f32(x: f32) -> ExpParts<f32, i32> {
-    let shifted = x * LOG2E_F32 + SHIFT_F32;
+pub(crate) fn exp_parts_f32<M: MulAdd>(x: f32) -> ExpParts<f32, i32> {
+    let shifted = M::f32(x, LOG2E_F32, SHIFT_F32);
     let kf = shifted - SHIFT_F32;
     // Wrapping: a NaN input gives a meaningless `k`, and a NaN result anyway.
     let k = (shifted.to_bits() as i32).wrapping_sub(SHIFT_F32.to_bits() as i32);
-    let r_hi = x - kf * LN2_HI_F32;
+    let r_hi = M::f32(kf, -LN2_HI_F32, x);
     let r_lo = -(kf * LN2_LO_F32);
     let r = r_hi + r_lo;
     let r2 = r * r;
     let c = &EXP_Q_F32;
     // Estrin: three independent pairs, then two levels.
-    let q01 = c[0] + c[1] * r;
-    let q23 = c[2] + c[3] * r;
-    let q45 = c[4] + c[5] * r;
-    let q = q01 + r2 * (q23 + r2 * q45);
+    let q01 = M::f32(c[1], r, c[0]);
+    let q23 = M::f32(c[3], r, c[2]);
+    let q45 = M::f32(c[5], r, c[4]);
+    let q = M::f32(r2, M::f32(r2, q45, q23), q01);
     let hi = 1.0 + r_hi;
     let lo = (1.0 - hi) + r_hi;
     ExpParts {
         k,
         hi,
-        lo: lo + (r_lo + r2 * q),
+        lo: lo + M::f32(r2, q, r_lo),
     }
 }
 
 /// The reduction and the polynomial, f64; `x` must be clamped already.
 #[inline(always)]
-pub(crate) fn exp_parts_f64(x: f64) -> ExpParts<f64, i64> {
-    let shifted = x * LOG2E_F64 + SHIFT_F64;
+pub(crate) fn exp_parts_f64<M: MulAdd>(x: f64) -> ExpParts<f64, i64> {
+    let shifted = M::f64(x, LOG2E_F64, SHIFT_F64);
     let kf = shifted - SHIFT_F64;
     // Wrapping: a NaN input gives a meaningless `k`, and a NaN result anyway.
     let k = (shifted.to_bits() as i64).wrapping_sub(SHIFT_F64.to_bits() as i64);
-    let r_hi = x - kf * LN2_HI_F64;
+    let r_hi = M::f64(kf, -LN2_HI_F64, x);
     let r_lo = -(kf * LN2_LO_F64);
     let r = r_hi + r_lo;
     let r2 = r * r;
     let r4 = r2 * r2;
     let r8 = r4 * r4;
     let c = &EXP_Q_F64;
-    let q01 = c[0] + c[1] * r;
-    let q23 = c[2] + c[3] * r;
-    let q45 = c[4] + c[5] * r;
-    let q67 = c[6] + c[7] * r;
-    let q89 = c[8] + c[9] * r;
-    let q0_3 = q01 + r2 * q23;
-    let q4_7 = q45 + r2 * q67;
-    let q8_10 = q89 + r2 * c[10];
-    let q = q0_3 + r4 * q4_7 + r8 * q8_10;
+    let q01 = M::f64(c[1], r, c[0]);
+    let q23 = M::f64(c[3], r, c[2]);
+    let q45 = M::f64(c[5], r, c[4]);
+    let q67 = M::f64(c[7], r, c[6]);
+    let q89 = M::f64(c[9], r, c[8]);
+    let q0_3 = M::f64(r2, q23, q01);
+    let q4_7 = M::f64(r2, q67, q45);
+    let q8_10 = M::f64(r2, c[10], q89);
+    let q = M::f64(r8, q8_10, M::f64(r4, q4_7, q0_3));
     let hi = 1.0 + r_hi;
     let lo = (1.0 - hi) + r_hi;
     ExpParts {
         k,
         hi,
-        lo: lo + (r_lo + r2 * q),
+        lo: lo + M::f64(r2, q, r_lo),
     }
 }
 
@@ -188,8 +192,14 @@ pub(crate) fn clamp_f64(x: f64, lo: f64, hi: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
+    exp_f32_with::<Plain>(x)
+}
+
+/// [`exp_f32`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn exp_f32_with<M: MulAdd>(x: f32) -> f32 {
     // e^89 overflows f32, e^-104 < 2^-150 rounds to 0.
-    let p = exp_parts_f32(clamp_f32(x, -104.0, 89.0));
+    let p = exp_parts_f32::<M>(clamp_f32(x, -104.0, 89.0));
     let k1 = p.k >> 1;
     ((p.hi + p.lo) * pow2_f32(k1)) * pow2_f32(p.k.wrapping_sub(k1))
 }
@@ -209,8 +219,14 @@ pub fn exp_f32(x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn exp_f64(x: f64) -> f64 {
+    exp_f64_with::<Plain>(x)
+}
+
+/// [`exp_f64`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn exp_f64_with<M: MulAdd>(x: f64) -> f64 {
     // e^710 overflows f64, e^-746 < 2^-1075 rounds to 0.
-    let p = exp_parts_f64(clamp_f64(x, -746.0, 710.0));
+    let p = exp_parts_f64::<M>(clamp_f64(x, -746.0, 710.0));
     let k1 = p.k >> 1;
     ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))
 }
@@ -234,8 +250,14 @@ pub fn exp_f64(x: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn expm1_f32(x: f32) -> f32 {
+    expm1_f32_with::<Plain>(x)
+}
+
+/// [`expm1_f32`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn expm1_f32_with<M: MulAdd>(x: f32) -> f32 {
     // e^-30 - 1 already rounds to -1; -k2 stays in [-64, 22].
-    let p = exp_parts_f32(clamp_f32(x, -30.0, 89.0));
+    let p = exp_parts_f32::<M>(clamp_f32(x, -30.0, 89.0));
     let k1 = p.k >> 1;
     let k2 = p.k.wrapping_sub(k1);
     let a = p.hi * pow2_f32(k1);
@@ -243,7 +265,7 @@ pub fn expm1_f32(x: f32) -> f32 {
     let big = a - one;
     let b = big - a;
     let err = (a - (big - b)) + (-one - b);
-    let v = (big + (err + p.lo * pow2_f32(k1))) * pow2_f32(k2);
+    let v = (big + M::f32(p.lo, pow2_f32(k1), err)) * pow2_f32(k2);
     if x == 0.0 {
         x
     } else {
@@ -265,8 +287,14 @@ pub fn expm1_f32(x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn expm1_f64(x: f64) -> f64 {
+    expm1_f64_with::<Plain>(x)
+}
+
+/// [`expm1_f64`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn expm1_f64_with<M: MulAdd>(x: f64) -> f64 {
     // e^-40 - 1 already rounds to -1; -k2 stays in [-512, 29].
-    let p = exp_parts_f64(clamp_f64(x, -40.0, 710.0));
+    let p = exp_parts_f64::<M>(clamp_f64(x, -40.0, 710.0));
     let k1 = p.k >> 1;
     let k2 = p.k.wrapping_sub(k1);
     let a = p.hi * pow2_f64(k1);
@@ -274,7 +302,7 @@ pub fn expm1_f64(x: f64) -> f64 {
     let big = a - one;
     let b = big - a;
     let err = (a - (big - b)) + (-one - b);
-    let v = (big + (err + p.lo * pow2_f64(k1))) * pow2_f64(k2);
+    let v = (big + M::f64(p.lo, pow2_f64(k1), err)) * pow2_f64(k2);
     if x == 0.0 {
         x
     } else {

@@ -15,7 +15,10 @@
 //!   large rounding is the final one.
 //! - Special values are chosen with selects at the end, not branches.
 //!
-//! Everything is plain `+ - * /` (no FMA): the same bits on every target.
+//! Every `a * b + c` is evaluated as the [`MulAdd`] parameter says (see
+//! `exp.rs`).
+
+use super::{MulAdd, Plain};
 
 /// Coefficients of `P(z) ~ (2 atanh(s) / s - 2) / z`, `z = s^2 <= 0.02944`,
 /// f32. From `tests/fixtures/math_coefficients.py`: `|z (P - P*)| / 2 <
@@ -56,7 +59,7 @@ const SQRT_HALF_BITS_F64: i64 = 0x3fe6_a09e_667f_3bcd;
 
 /// `ln(u) + c`, for `|c| <= ulp(u)` (the rounding error of `u`), f32.
 #[inline(always)]
-pub(crate) fn ln_core_f32(u: f32, c_over_u: f32) -> f32 {
+pub(crate) fn ln_core_f32<M: MulAdd>(u: f32, c_over_u: f32) -> f32 {
     let subnormal = u < f32::MIN_POSITIVE;
     let scaled = if subnormal { u * 8_388_608.0 } else { u }; // 2^23
     let ix = scaled.to_bits() as i32;
@@ -68,13 +71,13 @@ pub(crate) fn ln_core_f32(u: f32, c_over_u: f32) -> f32 {
     let z = s * s;
     let z2 = z * z;
     let p = &LN_P_F32;
-    let r = z * ((p[0] + p[1] * z) + z2 * (p[2] + p[3] * z));
+    let r = z * M::f32(z2, M::f32(p[3], z, p[2]), M::f32(p[1], z, p[0]));
     let hfsq = 0.5 * f * f;
     let ef = e as f32;
     let a = ef * LN2_HI_F32;
     let hi = a + f;
     let lo = (a - hi) + f;
-    let small = ef * LN2_LO_F32 + c_over_u + (s * (hfsq + r) - hfsq);
+    let small = M::f32(ef, LN2_LO_F32, c_over_u) + M::f32(s, hfsq + r, -hfsq);
     let v = hi + (lo + small);
     let v = if u == f32::INFINITY { u } else { v };
     let v = if u == 0.0 { f32::NEG_INFINITY } else { v };
@@ -88,7 +91,7 @@ pub(crate) fn ln_core_f32(u: f32, c_over_u: f32) -> f32 {
 
 /// `ln(u) + c`, for `|c| <= ulp(u)` (the rounding error of `u`), f64.
 #[inline(always)]
-pub(crate) fn ln_core_f64(u: f64, c_over_u: f64) -> f64 {
+pub(crate) fn ln_core_f64<M: MulAdd>(u: f64, c_over_u: f64) -> f64 {
     let subnormal = u < f64::MIN_POSITIVE;
     let scaled = if subnormal {
         u * 18_014_398_509_481_984.0
@@ -105,16 +108,16 @@ pub(crate) fn ln_core_f64(u: f64, c_over_u: f64) -> f64 {
     let z2 = z * z;
     let z4 = z2 * z2;
     let p = &LN_P_F64;
-    let p01 = p[0] + p[1] * z;
-    let p23 = p[2] + p[3] * z;
-    let p45 = p[4] + p[5] * z;
-    let r = z * ((p01 + z2 * p23) + z4 * (p45 + z2 * p[6]));
+    let p01 = M::f64(p[1], z, p[0]);
+    let p23 = M::f64(p[3], z, p[2]);
+    let p45 = M::f64(p[5], z, p[4]);
+    let r = z * M::f64(z4, M::f64(z2, p[6], p45), M::f64(z2, p23, p01));
     let hfsq = 0.5 * f * f;
     let ef = e as i32 as f64;
     let a = ef * LN2_HI_F64;
     let hi = a + f;
     let lo = (a - hi) + f;
-    let small = ef * LN2_LO_F64 + c_over_u + (s * (hfsq + r) - hfsq);
+    let small = M::f64(ef, LN2_LO_F64, c_over_u) + M::f64(s, hfsq + r, -hfsq);
     let v = hi + (lo + small);
     let v = if u == f64::INFINITY { u } else { v };
     let v = if u == 0.0 { f64::NEG_INFINITY } else { v };
@@ -143,7 +146,13 @@ pub(crate) fn ln_core_f64(u: f64, c_over_u: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn ln_f32(x: f32) -> f32 {
-    ln_core_f32(x, 0.0)
+    ln_f32_with::<Plain>(x)
+}
+
+/// [`ln_f32`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn ln_f32_with<M: MulAdd>(x: f32) -> f32 {
+    ln_core_f32::<M>(x, 0.0)
 }
 
 /// Natural logarithm of an `f64`, vectorisable.
@@ -160,7 +169,13 @@ pub fn ln_f32(x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn ln_f64(x: f64) -> f64 {
-    ln_core_f64(x, 0.0)
+    ln_f64_with::<Plain>(x)
+}
+
+/// [`ln_f64`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn ln_f64_with<M: MulAdd>(x: f64) -> f64 {
+    ln_core_f64::<M>(x, 0.0)
 }
 
 /// `ln(1 + x)` for `f32`, accurate for small `x`, vectorisable.
@@ -178,11 +193,17 @@ pub fn ln_f64(x: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn log1p_f32(x: f32) -> f32 {
+    log1p_f32_with::<Plain>(x)
+}
+
+/// [`log1p_f32`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn log1p_f32_with<M: MulAdd>(x: f32) -> f32 {
     let u = 1.0 + x;
     let big_x = if x > 1.0 { x } else { 1.0 };
     let small_x = if x > 1.0 { 1.0 } else { x };
     let c = (big_x - u) + small_x;
-    let v = ln_core_f32(u, c / u);
+    let v = ln_core_f32::<M>(u, c / u);
     if x == 0.0 {
         x
     } else {
@@ -202,11 +223,17 @@ pub fn log1p_f32(x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn log1p_f64(x: f64) -> f64 {
+    log1p_f64_with::<Plain>(x)
+}
+
+/// [`log1p_f64`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn log1p_f64_with<M: MulAdd>(x: f64) -> f64 {
     let u = 1.0 + x;
     let big_x = if x > 1.0 { x } else { 1.0 };
     let small_x = if x > 1.0 { 1.0 } else { x };
     let c = (big_x - u) + small_x;
-    let v = ln_core_f64(u, c / u);
+    let v = ln_core_f64::<M>(u, c / u);
     if x == 0.0 {
         x
     } else {

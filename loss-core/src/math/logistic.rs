@@ -7,7 +7,9 @@
 //!   `t = e^-|x|`; full relative accuracy in both tails.
 //! - `softplus(x) = max(x, 0) + ln(1 + t)`.
 
-use super::{exp_f32, exp_f64, log1p_f32, log1p_f64};
+use super::exp::{exp_f32_with, exp_f64_with};
+use super::log::{log1p_f32_with, log1p_f64_with};
+use super::{MulAdd, Plain};
 
 /// `|x|` by clearing the sign bit (`f32::abs` is not in `core` before 1.85).
 #[inline(always)]
@@ -36,7 +38,13 @@ fn abs_f64(x: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn sigmoid_f32(x: f32) -> f32 {
-    let t = exp_f32(-abs_f32(x));
+    sigmoid_f32_with::<Plain>(x)
+}
+
+/// [`sigmoid_f32`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn sigmoid_f32_with<M: MulAdd>(x: f32) -> f32 {
+    let t = exp_f32_with::<M>(-abs_f32(x));
     let num = if x < 0.0 { t } else { 1.0 };
     num / (1.0 + t)
 }
@@ -54,7 +62,13 @@ pub fn sigmoid_f32(x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn sigmoid_f64(x: f64) -> f64 {
-    let t = exp_f64(-abs_f64(x));
+    sigmoid_f64_with::<Plain>(x)
+}
+
+/// [`sigmoid_f64`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn sigmoid_f64_with<M: MulAdd>(x: f64) -> f64 {
+    let t = exp_f64_with::<M>(-abs_f64(x));
     let num = if x < 0.0 { t } else { 1.0 };
     num / (1.0 + t)
 }
@@ -74,8 +88,14 @@ pub fn sigmoid_f64(x: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn softplus_f32(x: f32) -> f32 {
+    softplus_f32_with::<Plain>(x)
+}
+
+/// [`softplus_f32`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn softplus_f32_with<M: MulAdd>(x: f32) -> f32 {
     let positive = if x > 0.0 { x } else { 0.0 };
-    positive + log1p_f32(exp_f32(-abs_f32(x)))
+    positive + log1p_f32_with::<M>(exp_f32_with::<M>(-abs_f32(x)))
 }
 
 /// Softplus `ln(1 + e^x)` for `f64`, vectorisable, never overflowing.
@@ -91,6 +111,12 @@ pub fn softplus_f32(x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn softplus_f64(x: f64) -> f64 {
+    softplus_f64_with::<Plain>(x)
+}
+
+/// [`softplus_f64`] with `a * b + c` evaluated as `M` says.
+#[inline(always)]
+pub(crate) fn softplus_f64_with<M: MulAdd>(x: f64) -> f64 {
     let positive = if x > 0.0 { x } else { 0.0 };
-    positive + log1p_f64(exp_f64(-abs_f64(x)))
+    positive + log1p_f64_with::<M>(exp_f64_with::<M>(-abs_f64(x)))
 }

@@ -7,18 +7,21 @@
 //! bit manipulation with `to_bits`/`from_bits`, an Estrin polynomial, special
 //! values chosen with selects) and free of table look-ups.
 //!
-//! They use plain `+ - * /` only (no FMA), so a result is the same bits on
-//! every target and with every set of target features; the exhaustive f32 tests
-//! therefore prove the bounds for all targets.
+//! Each comes in two flavours of multiply-add ([`MulAdd`]): [`Plain`] (a
+//! rounded product, then a rounded sum: the same bits on every target and
+//! with every set of target features) and [`Fused`] (one rounding, one FMA
+//! instruction where the CPU has it). The public functions are plain; the
+//! generated losses run the fused flavour where the CPU has FMA. Each flavour
+//! has its own bounds, proven the same way:
 //!
-//! | function | f32 max error (proven) | f64 max error (measured) |
-//! |---|---|---|
-//! | [`exp_f32`] / [`exp_f64`] | 0.70 ULP (0.78 subnormal results) | 0.70 ULP (0.76 subnormal) |
-//! | [`ln_f32`] / [`ln_f64`] | 0.89 ULP | 0.885 ULP |
-//! | [`log1p_f32`] / [`log1p_f64`] | 0.90 ULP | 0.887 ULP |
-//! | [`expm1_f32`] / [`expm1_f64`] | 1.09 ULP | 1.02 ULP |
-//! | [`sigmoid_f32`] / [`sigmoid_f64`] | 2.41 ULP | 2.29 ULP |
-//! | [`softplus_f32`] / [`softplus_f64`] | 1.64 ULP | 1.41 ULP |
+//! | function | f32 plain (proven) | f32 fused (proven) | f64 plain / fused (measured) |
+//! |---|---|---|---|
+//! | [`exp_f32`] / [`exp_f64`] | 0.70 ULP (0.78 subnormal results) | 0.69 (0.77) | 0.71 (0.76) / 0.70 (0.76) |
+//! | [`ln_f32`] / [`ln_f64`] | 0.89 ULP | 0.86 | 0.89 / 0.89 |
+//! | [`log1p_f32`] / [`log1p_f64`] | 0.90 ULP | 0.89 | 0.89 / 0.88 |
+//! | [`expm1_f32`] / [`expm1_f64`] | 1.09 ULP | 0.94 | 1.1 / 1.15 |
+//! | [`sigmoid_f32`] / [`sigmoid_f64`] | 2.41 ULP | 2.41 | 2.3 / 2.3 |
+//! | [`softplus_f32`] / [`softplus_f64`] | 1.64 ULP | 1.61 | 2.0 / 2.0 |
 //!
 //! "Proven" means checked on every f32 input where the function is not trivial
 //! (and every 61st of the rest), by the release-mode tests in
@@ -28,14 +31,15 @@
 //! in ULPs is `|result - exact| / ulp(exact)`, with `ulp` the spacing of the
 //! result's format at `exact` (the subnormal spacing below the normal range).
 //!
-//! The same functions are reachable generically through [`FastMath`], and over
-//! slices through [`exp_slice`] and its siblings.
+//! The same functions are reachable generically through [`FastMath`] (in
+//! either flavour: `x.exp_with::<Fused>()`), and over slices through
+//! [`exp_slice`] and its siblings.
 //!
 //! ```
 //! use loss_core::math::FastMath;
 //! fn log_sum_exp<F: FastMath + core::ops::Add<Output = F> + PartialOrd>(xs: &[F]) -> F {
 //!     let max = xs.iter().copied().fold(xs[0], |a, b| if b > a { b } else { a });
-//!     let sum = xs.iter().fold(F::ZERO, |acc, &x| acc + (x - max).fast_exp());
+//!     let sum = xs[1..].iter().fold((xs[0] - max).fast_exp(), |acc, &x| acc + (x - max).fast_exp());
 //!     max + sum.fast_ln()
 //! }
 //! assert!((log_sum_exp(&[1.0_f32, 2.0, 3.0]) - 3.407_606).abs() < 1e-6);
@@ -51,63 +55,173 @@ pub use logistic::{sigmoid_f32, sigmoid_f64, softplus_f32, softplus_f64};
 
 use core::ops::Sub;
 
+use exp::{exp_f32_with, exp_f64_with, expm1_f32_with, expm1_f64_with};
+use log::{ln_f32_with, ln_f64_with, log1p_f32_with, log1p_f64_with};
+use logistic::{sigmoid_f32_with, sigmoid_f64_with, softplus_f32_with, softplus_f64_with};
+
+/// How a kernel evaluates `a * b + c`: the one choice that changes the bits
+/// of a result. [`Plain`] rounds twice, with the same bits on every target;
+/// [`Fused`] rounds once, which is shorter and faster on a CPU with FMA.
+/// Both are proven to the bounds in the table above.
+pub trait MulAdd: Copy + 'static {
+    /// `true` for [`Fused`].
+    const FUSED: bool;
+    /// `a * b + c` in `f32`.
+    fn f32(a: f32, b: f32, c: f32) -> f32;
+    /// `a * b + c` in `f64`.
+    fn f64(a: f64, b: f64, c: f64) -> f64;
+}
+
+/// `a * b + c` as a product and a sum, each rounded: the same bits on every
+/// target and at every vector width.
+///
+/// ```
+/// use loss_core::math::{MulAdd, Plain};
+/// let third = 1.0_f32 / 3.0;
+/// assert_eq!(Plain::f32(third, 3.0, -1.0), 0.0); // the product rounds to 1
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plain;
+
+/// `a * b + c` rounded once (a fused multiply-add).
+///
+/// One instruction where the code is compiled for FMA (the kernels
+/// [`simd::run_flavoured`](crate::simd::run_flavoured) picks for AVX2 and
+/// AVX-512); elsewhere a library call, correct but slow.
+///
+/// ```
+/// use loss_core::math::{Fused, MulAdd};
+/// let third = 1.0_f32 / 3.0;
+/// assert_eq!(Fused::f32(third, 3.0, -1.0), 2.0_f32.powi(-25)); // the exact error
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fused;
+
+impl MulAdd for Plain {
+    const FUSED: bool = false;
+    #[inline(always)]
+    fn f32(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn f64(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
+}
+
+impl MulAdd for Fused {
+    const FUSED: bool = true;
+    #[inline(always)]
+    fn f32(a: f32, b: f32, c: f32) -> f32 {
+        // `mul_add` is the LLVM intrinsic (one instruction with FMA); `core`
+        // has no stable equivalent, so without `std` it is libm's.
+        #[cfg(feature = "std")]
+        return a.mul_add(b, c);
+        #[cfg(not(feature = "std"))]
+        return libm::fmaf(a, b, c);
+    }
+    #[inline(always)]
+    fn f64(a: f64, b: f64, c: f64) -> f64 {
+        #[cfg(feature = "std")]
+        return a.mul_add(b, c);
+        #[cfg(not(feature = "std"))]
+        return libm::fma(a, b, c);
+    }
+}
+
 /// The functions of this module as methods of `f32` and `f64`.
 ///
 /// A generic kernel (`F: FastMath`) calls the `f32` or `f64` function with no
-/// overhead: every method is `#[inline(always)]`.
+/// overhead: every method is `#[inline(always)]`. The `*_with` methods take
+/// the [`MulAdd`] to evaluate with; the others use [`Plain`].
 ///
 /// ```
-/// use loss_core::math::FastMath;
+/// use loss_core::math::{FastMath, Fused};
 /// fn logistic<F: FastMath>(x: F) -> F {
 ///     x.fast_sigmoid()
 /// }
 /// assert_eq!(logistic(0.0_f32), 0.5);
 /// assert_eq!(logistic(0.0_f64), 0.5);
+/// assert_eq!(0.0_f32.exp_with::<Fused>(), 1.0);
 /// ```
 pub trait FastMath: Copy + Sub<Output = Self> {
-    /// 0.
-    const ZERO: Self;
     /// `e^self`, see [`exp_f32`], [`exp_f64`].
-    fn fast_exp(self) -> Self;
+    fn exp_with<M: MulAdd>(self) -> Self;
     /// `ln(self)`, see [`ln_f32`], [`ln_f64`].
-    fn fast_ln(self) -> Self;
+    fn ln_with<M: MulAdd>(self) -> Self;
     /// `ln(1 + self)`, see [`log1p_f32`], [`log1p_f64`].
-    fn fast_ln_1p(self) -> Self;
+    fn ln_1p_with<M: MulAdd>(self) -> Self;
     /// `e^self - 1`, see [`expm1_f32`], [`expm1_f64`].
-    fn fast_exp_m1(self) -> Self;
+    fn exp_m1_with<M: MulAdd>(self) -> Self;
     /// `1 / (1 + e^-self)`, see [`sigmoid_f32`], [`sigmoid_f64`].
-    fn fast_sigmoid(self) -> Self;
+    fn sigmoid_with<M: MulAdd>(self) -> Self;
     /// `ln(1 + e^self)`, see [`softplus_f32`], [`softplus_f64`].
-    fn fast_softplus(self) -> Self;
+    fn softplus_with<M: MulAdd>(self) -> Self;
+    /// `self * a + b`, as `M` evaluates it.
+    fn mul_add_with<M: MulAdd>(self, a: Self, b: Self) -> Self;
+
+    /// `e^self`, [`Plain`].
+    #[inline(always)]
+    fn fast_exp(self) -> Self {
+        self.exp_with::<Plain>()
+    }
+    /// `ln(self)`, [`Plain`].
+    #[inline(always)]
+    fn fast_ln(self) -> Self {
+        self.ln_with::<Plain>()
+    }
+    /// `ln(1 + self)`, [`Plain`].
+    #[inline(always)]
+    fn fast_ln_1p(self) -> Self {
+        self.ln_1p_with::<Plain>()
+    }
+    /// `e^self - 1`, [`Plain`].
+    #[inline(always)]
+    fn fast_exp_m1(self) -> Self {
+        self.exp_m1_with::<Plain>()
+    }
+    /// `1 / (1 + e^-self)`, [`Plain`].
+    #[inline(always)]
+    fn fast_sigmoid(self) -> Self {
+        self.sigmoid_with::<Plain>()
+    }
+    /// `ln(1 + e^self)`, [`Plain`].
+    #[inline(always)]
+    fn fast_softplus(self) -> Self {
+        self.softplus_with::<Plain>()
+    }
 }
 
 macro_rules! impl_fast_math {
-    ($t:ty, $exp:ident, $ln:ident, $log1p:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
+    ($t:ident, $exp:ident, $ln:ident, $log1p:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
         impl FastMath for $t {
-            const ZERO: Self = 0.0;
             #[inline(always)]
-            fn fast_exp(self) -> Self {
-                $exp(self)
+            fn exp_with<M: MulAdd>(self) -> Self {
+                $exp::<M>(self)
             }
             #[inline(always)]
-            fn fast_ln(self) -> Self {
-                $ln(self)
+            fn ln_with<M: MulAdd>(self) -> Self {
+                $ln::<M>(self)
             }
             #[inline(always)]
-            fn fast_ln_1p(self) -> Self {
-                $log1p(self)
+            fn ln_1p_with<M: MulAdd>(self) -> Self {
+                $log1p::<M>(self)
             }
             #[inline(always)]
-            fn fast_exp_m1(self) -> Self {
-                $expm1(self)
+            fn exp_m1_with<M: MulAdd>(self) -> Self {
+                $expm1::<M>(self)
             }
             #[inline(always)]
-            fn fast_sigmoid(self) -> Self {
-                $sigmoid(self)
+            fn sigmoid_with<M: MulAdd>(self) -> Self {
+                $sigmoid::<M>(self)
             }
             #[inline(always)]
-            fn fast_softplus(self) -> Self {
-                $softplus(self)
+            fn softplus_with<M: MulAdd>(self) -> Self {
+                $softplus::<M>(self)
+            }
+            #[inline(always)]
+            fn mul_add_with<M: MulAdd>(self, a: Self, b: Self) -> Self {
+                M::$t(self, a, b)
             }
         }
     };
@@ -115,21 +229,21 @@ macro_rules! impl_fast_math {
 
 impl_fast_math!(
     f32,
-    exp_f32,
-    ln_f32,
-    log1p_f32,
-    expm1_f32,
-    sigmoid_f32,
-    softplus_f32
+    exp_f32_with,
+    ln_f32_with,
+    log1p_f32_with,
+    expm1_f32_with,
+    sigmoid_f32_with,
+    softplus_f32_with
 );
 impl_fast_math!(
     f64,
-    exp_f64,
-    ln_f64,
-    log1p_f64,
-    expm1_f64,
-    sigmoid_f64,
-    softplus_f64
+    exp_f64_with,
+    ln_f64_with,
+    log1p_f64_with,
+    expm1_f64_with,
+    sigmoid_f64_with,
+    softplus_f64_with
 );
 
 macro_rules! slice_kernel {
