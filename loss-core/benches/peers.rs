@@ -21,7 +21,7 @@
 //! The loss and `gdot = Σ grad·z` columns are the cross-check with the peers;
 //! each row is also checked on stderr against the same loss computed in f64.
 
-use loss_core::math::{FastMath, Fused};
+use loss_core::math::{FastMath, Fused, Plain};
 use loss_core::simd::{self, Level};
 use loss_core::{loss, Rows};
 use std::hint::black_box;
@@ -302,12 +302,22 @@ fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
                 (black_box(z), black_box(&mut grad[..])),
                 #[inline(always)]
                 |(z, out)| {
-                    for (o, &x) in out.iter_mut().zip(z) {
-                        *o = x.exp_with::<Fused>();
-                    }
+                    simd::run_as::<Fused, _>(
+                        #[inline(always)]
+                        || {
+                            for (o, &x) in out.iter_mut().zip(z) {
+                                *o = x.exp_with::<Fused>();
+                            }
+                        },
+                    )
                 },
                 #[inline(always)]
-                |(z, out)| loss_core::math::exp_slice(z, out),
+                |(z, out)| {
+                    simd::run_as::<Plain, _>(
+                        #[inline(always)]
+                        || loss_core::math::exp_slice(z, out),
+                    )
+                },
             )
         }),
         f32::NAN,

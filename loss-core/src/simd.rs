@@ -102,40 +102,46 @@ pub fn run<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
-/// Runs a kernel written for both [`MulAdd`] flavours: `fused` compiled for
-/// the [`current`] level where it has FMA (AVX2, AVX-512; and aarch64, whose
-/// baseline has it), else `plain`. The generated losses call this, so their
-/// results are the same bits at AVX2 and AVX-512 (and on any number of
-/// threads), and within the documented ULP bounds of the baseline's.
+/// Runs a kernel written for both [`MulAdd`] flavours: `fused` where the
+/// [`current`] level has FMA (AVX2, AVX-512; and aarch64, whose baseline has
+/// it), else `plain`. The kernel's loops go through [`run_as`] with the same
+/// flavour, which compiles them for that level; what runs around them (the
+/// checks and set-up of a batch) stays baseline code, so each loop exists in
+/// one copy per level, not one per pair of levels. The generated losses call
+/// this, so their results are the same bits at AVX2 and AVX-512 (and on any
+/// number of threads), and within the documented ULP bounds of the
+/// baseline's.
 ///
 /// `state` (the buffers the kernel writes) moves into the one that runs.
 ///
 /// ```
 /// use loss_core::math::{FastMath, Fused, Plain};
+/// use loss_core::simd::{run_as, run_flavoured};
 /// let mut out = [0.0_f32; 2];
-/// loss_core::simd::run_flavoured(
+/// run_flavoured(
 ///     &mut out,
-///     |out| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Fused>()),
-///     |out| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Plain>()),
+///     |out| run_as::<Fused, _>(|| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Fused>())),
+///     |out| run_as::<Plain, _>(|| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Plain>())),
 /// );
 /// assert!((out[1] - 1.349_858_8).abs() <= 2.0 * f32::EPSILON);
 /// ```
 #[inline(always)]
 pub fn run_flavoured<S, R>(state: S, fused: impl FnOnce(S) -> R, plain: impl FnOnce(S) -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    match current() {
-        Level::Avx512 => return wide::avx512(|| fused(state)),
-        Level::Avx2 => return wide::avx2(|| fused(state)),
-        Level::Baseline => {}
-    }
-    #[cfg(all(feature = "std", target_arch = "aarch64"))]
-    return fused(state);
-    // No level with FMA here (or no `std` to detect one).
-    #[allow(unreachable_code)]
-    {
-        drop(fused);
+    if has_fma() {
+        fused(state)
+    } else {
         plain(state)
     }
+}
+
+/// `true` if the [`current`] level has fused multiply-add instructions.
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return current() >= Level::Avx2;
+    #[cfg(all(feature = "std", target_arch = "aarch64"))]
+    return true;
+    #[allow(unreachable_code)]
+    false
 }
 
 /// Runs one flavour's kernel at the widest level that suits it: a [`Fused`]
