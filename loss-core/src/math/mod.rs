@@ -85,9 +85,12 @@ pub struct Plain;
 
 /// `a * b + c` rounded once (a fused multiply-add).
 ///
-/// One instruction where the code is compiled for FMA (the kernels
-/// [`simd::run_flavoured`](crate::simd::run_flavoured) picks for AVX2 and
-/// AVX-512); elsewhere a library call, correct but slow.
+/// One instruction where the code is compiled for FMA: inside
+/// [`simd::run_as::<Fused, _>`](crate::simd::run_as), which the generated
+/// losses enter at AVX2 and AVX-512 (see
+/// [`simd::run_flavoured`](crate::simd::run_flavoured)). Elsewhere it is a
+/// library call, correct but slow, so a fused kernel must be inlined into
+/// that call.
 ///
 /// ```
 /// use loss_core::math::{Fused, MulAdd};
