@@ -157,15 +157,11 @@ fn has_fma() -> bool {
 /// ```
 #[inline(always)]
 pub fn run_as<M: MulAdd, R>(kernel: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
     if M::FUSED {
-        match current() {
-            Level::Avx512 => return wide::avx512(kernel),
-            Level::Avx2 => return wide::avx2(kernel),
-            Level::Baseline => {}
-        }
+        run(kernel)
+    } else {
+        kernel()
     }
-    kernel()
 }
 
 /// The one place this crate uses `unsafe`: calling a function compiled for

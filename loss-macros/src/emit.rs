@@ -1041,20 +1041,33 @@ fn is_hoisted_name(g: &Graph, n: NodeId) -> bool {
     invariant(g, n)
 }
 
+/// The elementary functions with a kernel in `loss_core::math`: the name of
+/// the `Real` method (reference path, and the fast path's plain flavour) and
+/// of the `FastMath` method that takes the flavour (`exp_with::<M>`).
+fn elementary(u: Unary) -> Option<(&'static str, &'static str)> {
+    Some(match u {
+        Unary::Exp => ("exp", "exp_with"),
+        Unary::Ln => ("ln", "ln_with"),
+        Unary::Log1p => ("ln_1p", "ln_1p_with"),
+        Unary::Expm1 => ("exp_m1", "exp_m1_with"),
+        Unary::Sigmoid => ("sigmoid", "sigmoid_with"),
+        Unary::Softplus => ("softplus", "softplus_with"),
+        _ => return None,
+    })
+}
+
 /// The elementwise operations both paths write as calls of `Real` (on `real`,
 /// the path's number type) or as operators; `None` for the others, which
 /// each path handles itself.
 fn real_unary(u: Unary, a: &TokenStream, real: &TokenStream) -> Option<TokenStream> {
     Some(match u {
+        Unary::Exp | Unary::Ln | Unary::Log1p | Unary::Expm1 | Unary::Sigmoid | Unary::Softplus => {
+            let method = format_ident!("{}", elementary(u)?.0);
+            quote!(#real::#method(#a))
+        }
         Unary::Neg => quote!(-#a),
-        Unary::Exp => quote!(#real::exp(#a)),
-        Unary::Ln => quote!(#real::ln(#a)),
-        Unary::Log1p => quote!(#real::ln_1p(#a)),
-        Unary::Expm1 => quote!(#real::exp_m1(#a)),
         Unary::Sqrt => quote!(#real::sqrt(#a)),
         Unary::Abs => quote!(#real::abs(#a)),
-        Unary::Sigmoid => quote!(#real::sigmoid(#a)),
-        Unary::Softplus => quote!(#real::softplus(#a)),
         Unary::Tanh => quote!(#real::tanh(#a)),
         // A stop-gradient: the value itself (`Real::detached` drops a dual
         // number's derivative in the reference path; the fast path has no
@@ -1094,27 +1107,15 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
         }
     };
     let real = quote!(<F as ::loss_core::Real>);
-    // The transcendental kernels in the flavour `__M` of this copy of the
-    // kernel (see `fast_fn`): fused multiply-adds where the CPU has FMA.
-    let fast = quote!(<F as ::loss_core::math::FastMath>);
-    let flavoured = |method: &str, a: &TokenStream| {
-        let method = format_ident!("{method}");
-        quote!(#fast::#method::<__M>(#a))
-    };
     Ok(match g.op(n) {
         Op::Unary(u, a) => {
             let a = arg(a)?;
-            let method = match u {
-                Unary::Exp => Some("exp_with"),
-                Unary::Ln => Some("ln_with"),
-                Unary::Log1p => Some("ln_1p_with"),
-                Unary::Expm1 => Some("exp_m1_with"),
-                Unary::Sigmoid => Some("sigmoid_with"),
-                Unary::Softplus => Some("softplus_with"),
-                _ => None,
-            };
-            if let Some(method) = method {
-                return Ok(flavoured(method, &a));
+            // The elementary kernels in the flavour `__M` of this copy of
+            // the work (see `fast_fn`): fused multiply-adds where the CPU
+            // has FMA.
+            if let Some((_, method)) = elementary(u) {
+                let method = format_ident!("{method}");
+                return Ok(quote!(<F as ::loss_core::math::FastMath>::#method::<__M>(#a)));
             }
             match real_unary(u, &a, &real) {
                 Some(e) => e,
