@@ -236,6 +236,67 @@ pub fn chunk_mut<F>(row: &mut [F], at: usize) -> &mut [F; LANES] {
         .unwrap_or_else(|_| unreachable!("a range of LANES numbers"))
 }
 
+/// The widest rows the narrow kernel takes (the generated code's path for
+/// short rows, `LANES` rows at a time with one row per lane): past it, one
+/// row at a time in vector chunks is faster (docs/performance.md).
+pub const NARROW: usize = 16;
+
+/// `true` if rows of these widths run in the narrow kernel: each at most
+/// [`NARROW`], and the kernel not switched off by
+/// [`crate::simd::set_rows_in_lanes`].
+#[inline]
+pub fn narrow(widths: &[usize]) -> bool {
+    crate::simd::rows_in_lanes() && widths.iter().all(|&w| w <= NARROW)
+}
+
+/// The rows of a group of the narrow kernel: lane `l` holds row `first + l`;
+/// the lanes past the `live` rows left in the block repeat the last one
+/// (computed, never stored), so that every lane reads a valid row.
+#[inline(always)]
+pub fn group_rows(first: usize, live: usize) -> [usize; LANES] {
+    core::array::from_fn(|l| first + l.min(live.saturating_sub(1)))
+}
+
+/// Copies the rows `rows` of `data` (rows of `width` numbers, at most
+/// [`NARROW`]) into `columns`, transposed: `columns[j][l]` is number `j` of
+/// row `rows[l]`. The narrow kernel's passes then read a column of the group
+/// as one vector.
+#[inline(always)]
+pub fn gather<F: Copy>(
+    data: &[F],
+    width: usize,
+    rows: &[usize; LANES],
+    columns: &mut [[F; LANES]; NARROW],
+) {
+    let columns = &mut columns[..width.min(NARROW)];
+    for (l, &r) in rows.iter().enumerate() {
+        let row = &data[r * width..][..width];
+        for (column, &x) in columns.iter_mut().zip(row) {
+            column[l] = x;
+        }
+    }
+}
+
+/// Lane `lane` of `columns` (see [`gather`]) written over `row`.
+#[inline(always)]
+pub fn scatter<F: Copy>(columns: &[[F; LANES]; NARROW], lane: usize, row: &mut [F]) {
+    for (x, column) in row.iter_mut().zip(columns) {
+        *x = column[lane];
+    }
+}
+
+/// 1 where `j == y`, else 0: [`onehot`] for the narrow kernel's lanes, whose
+/// classes fit in 32 bits (a 32-bit compare is one vector instruction for
+/// eight lanes; a 64-bit one is four).
+#[inline(always)]
+pub fn onehot_lane<F: Float>(j: u32, y: u32) -> F {
+    if j == y {
+        F::ONE
+    } else {
+        F::ZERO
+    }
+}
+
 /// Independent accumulators, one per lane, combined pairwise at the end.
 #[derive(Clone, Copy)]
 pub struct Lanes<F>(pub [F; LANES]);

@@ -23,7 +23,7 @@
 //! assert!(simd::detected() >= Level::Baseline);
 //! ```
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crate::math::MulAdd;
 #[cfg(doc)]
@@ -55,6 +55,32 @@ static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
 /// ```
 pub fn set_max_level(level: Option<Level>) {
     CAP.store(level.map_or(u8::MAX, |l| l as u8), Ordering::Relaxed);
+}
+
+/// `false` once [`set_rows_in_lanes`] has switched the narrow kernel off.
+static ROWS_IN_LANES: AtomicBool = AtomicBool::new(true);
+
+/// Switches the generated losses' kernel for short rows on (the default) or
+/// off. Rows of at most 16 numbers run `LANES` rows at a time, one row per
+/// vector lane; switched off, they run one row at a time, in vector chunks
+/// of the row, as longer rows do. The two kernels sum a row in a different
+/// order, so their results differ within rounding. Meant for tests and
+/// benchmarks that compare the two.
+///
+/// ```
+/// use loss_core::simd;
+/// assert!(simd::rows_in_lanes());
+/// simd::set_rows_in_lanes(false);
+/// assert!(!simd::rows_in_lanes());
+/// simd::set_rows_in_lanes(true);
+/// ```
+pub fn set_rows_in_lanes(enabled: bool) {
+    ROWS_IN_LANES.store(enabled, Ordering::Relaxed);
+}
+
+/// `true` unless [`set_rows_in_lanes`] switched the kernel for short rows off.
+pub fn rows_in_lanes() -> bool {
+    ROWS_IN_LANES.load(Ordering::Relaxed)
 }
 
 /// The best level this CPU supports.

@@ -11,14 +11,13 @@ use common::declared::{distill_temp, weighted_ce_kl};
 use common::Rng;
 use loss_core::Rows;
 
-fn run(threads: usize) -> Vec<u64> {
+fn run(threads: usize, (n, c): (usize, usize)) -> Vec<u64> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("a pool");
     pool.install(|| {
         let mut rng = Rng::new(5);
-        let (n, c) = (1000, 37);
         let s = rng.vec(n * c, -8.0, 8.0);
         let t = rng.vec(n * c, -8.0, 8.0);
         let y = rng.labels(n, c);
@@ -55,8 +54,14 @@ fn run(threads: usize) -> Vec<u64> {
 
 #[test]
 fn any_thread_count_gives_the_same_bits() {
-    let one = run(1);
-    for threads in [2, 3, 8] {
-        assert!(run(threads) == one, "{threads} threads differ from 1");
+    // Rows of 37 run in the row kernel, rows of 10 in the narrow one.
+    for shape in [(1000, 37), (1000, 10)] {
+        let one = run(1, shape);
+        for threads in [2, 3, 8] {
+            assert!(
+                run(threads, shape) == one,
+                "{threads} threads differ from 1 at {shape:?}"
+            );
+        }
     }
 }

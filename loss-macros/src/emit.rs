@@ -17,6 +17,8 @@ use quote::{format_ident, quote};
 use crate::ir::{Binary, DimId, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
 use crate::schedule::{Pass, Schedule, Step};
 
+mod narrow;
+
 /// The path of the runtime support module.
 fn rt() -> TokenStream {
     quote!(::loss_core::__private)
@@ -399,7 +401,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
 
     // Gradient outputs.
     let mut zero_grads = Vec::new();
-    let mut per_sample_out = Vec::new();
+    // A sample's outputs other than gradient rows, in the row kernel and
+    // in the narrow kernel (lane `__l`).
+    const SITES: [Site<'static>; 2] = [Site::Sample, Site::Rows { column: false }];
+    let mut per_sample_out = [Vec::new(), Vec::new()];
     let mut accumulators = Vec::new();
     let mut finish = Vec::new();
     let mut row_writes: Vec<(InputId, NodeId)> = Vec::new();
@@ -414,15 +419,19 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                     row_writes.push((i, node));
                 }
                 InputKind::PerSample => {
-                    let r = scalar_ref(g, node, idents)?;
                     let blk = block_ident(ident);
-                    per_sample_out.push(quote!(#blk[__r] = __seed * #r;));
+                    for (out, site) in per_sample_out.iter_mut().zip(SITES) {
+                        let r = leaf_or_named(g, node, idents, site)?;
+                        out.push(quote!(#blk[__r] = __seed * #r;));
+                    }
                 }
                 InputKind::Scalar => {
                     let acc = format_ident!("__acc_{}", ident);
-                    let r = scalar_ref(g, node, idents)?;
                     accumulators.push(quote!(let mut #acc = #rt::Total::<F>::new();));
-                    per_sample_out.push(quote!(#acc.add(__seed * #r);));
+                    for (out, site) in per_sample_out.iter_mut().zip(SITES) {
+                        let r = leaf_or_named(g, node, idents, site)?;
+                        out.push(quote!(#acc.add(__seed * #r);));
+                    }
                     finish.push(quote!(*#gi = #acc.total();));
                 }
                 InputKind::Class(_) => return internal("a label cannot have a gradient"),
@@ -458,31 +467,33 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     }
     let body = sample_body(program, idents, &row_writes, with_grad)?;
     let hoisted = hoisted(program, idents)?;
-    let value = scalar_ref(g, program.value, idents)?;
-    let (value_init, value_add, value_result) = match plan.reduce {
-        Reduce::None => (
-            quote!(),
-            quote!(__blk_losses[__r] = #value;),
-            quote!(Ok(())),
-        ),
+    let (value_init, value_result) = match plan.reduce {
+        Reduce::None => (quote!(), quote!(Ok(()))),
         Reduce::Sum => (
             quote!(let mut __total = #rt::Total::<F>::new();),
-            quote!(__total.add(#value);),
             quote!(Ok(__total.total())),
         ),
         Reduce::Mean => (
             quote!(let mut __total = #rt::Total::<F>::new();),
-            quote!(__total.add(#value);),
             quote!(Ok(
                 __total.total() / <F as ::loss_core::Float>::from_usize(__kept)
             )),
         ),
         Reduce::WeightedMean => (
             quote!(let mut __total = #rt::Total::<F>::new();),
-            quote!(__total.add(#value);),
             quote!(Ok(__total.total() / __denominator)),
         ),
     };
+    let value_add = SITES.map(|site| {
+        let value = leaf_or_named(g, program.value, idents, site)?;
+        Ok(match plan.reduce {
+            Reduce::None => quote!(__blk_losses[__r] = #value;),
+            _ => quote!(__total.add(#value);),
+        })
+    });
+    let [value_add, value_add_lane] = value_add;
+    let (value_add, value_add_lane) = (value_add?, value_add_lane?);
+    let [per_sample_out, per_sample_out_lane] = per_sample_out;
     let uses_seed = with_grad && !grad_inputs.is_empty();
     let (seed_decl, seed_row) = if uses_seed {
         (seed_decl, seed_row)
@@ -544,6 +555,60 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         quote!(blocks)
     };
     let block_count = block_names.len();
+    // Short rows run in the narrow kernel (see `narrow`), `LANES` rows at a
+    // time; the lanes past the end of the block are computed, never stored.
+    let narrow::Group {
+        buffers: narrow_buffers,
+        body: narrow_body,
+        scatter: narrow_scatter,
+    } = narrow::group(program, idents, &row_writes, with_grad)?;
+    let widths = dims.iter().map(|&d| dim_ident(d));
+    let seeds = match (uses_seed, plan.reduce) {
+        (false, _) => quote!(),
+        (true, Reduce::None) => quote! {
+            let __seeds: [F; #rt::LANES] = ::core::array::from_fn(|__l| upstream[__rows[__l]]);
+        },
+        (true, _) => quote!(let __seeds: [F; #rt::LANES] = [__seed_all; #rt::LANES];),
+    };
+    let seed_lane = if uses_seed {
+        quote!(let __seed: F = __seeds[__l];)
+    } else {
+        quote!()
+    };
+    let keep = if shares_a_buffer {
+        quote! {
+            let __keep: [bool; #rt::LANES] = ::core::array::from_fn(|__l| {
+                let __i = __rows[__l];
+                __l < __live && !(#skip_test)
+            });
+        }
+    } else {
+        quote!()
+    };
+    let narrow_kernel = quote! {
+        #narrow_buffers
+        let mut __first = __start;
+        while __first < __end {
+            let __live = (__end - __first).min(#rt::LANES);
+            let __rows: [usize; #rt::LANES] = #rt::group_rows(__first, __live);
+            #keep
+            #seeds
+            #narrow_body
+            for __l in 0..__live {
+                let __i = __first + __l;
+                let __r = __i - __start;
+                if #skip_test {
+                    #(#skipped_row)*
+                    continue;
+                }
+                #seed_lane
+                #narrow_scatter
+                #value_add_lane
+                #(#per_sample_out_lane)*
+            }
+            __first += #rt::LANES;
+        }
+    };
     let run_blocks = quote! {
         let [#(mut #totals),*] = #rt::#block_fn(
             __n,
@@ -556,16 +621,20 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 ::loss_core::simd::run_as::<__M, _>(#[inline(always)] || {
                     #value_init
                     #(#accumulators)*
-                    for __i in __start..__end {
-                        let __r = __i - __start;
-                        if #skip_test {
-                            #(#skipped_row)*
-                            continue;
+                    if __narrow {
+                        #narrow_kernel
+                    } else {
+                        for __i in __start..__end {
+                            let __r = __i - __start;
+                            if #skip_test {
+                                #(#skipped_row)*
+                                continue;
+                            }
+                            #seed_row
+                            #body
+                            #value_add
+                            #(#per_sample_out)*
                         }
-                        #seed_row
-                        #body
-                        #value_add
-                        #(#per_sample_out)*
                     }
                     [#(#totals),*]
                 })
@@ -594,6 +663,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         );
     }
     let kernel = quote! {
+        let __narrow: bool = #rt::narrow(&[#(#widths),*]);
         #(#prologue)*
         #(#zero_grads)*
         #seed_decl
@@ -677,7 +747,7 @@ fn hoisted(p: &Program<'_>, idents: &[Ident]) -> Result<Vec<TokenStream>> {
         .iter()
         .map(|&n| {
             let id = format_ident!("__h{}", n.0);
-            let e = fast_expr(p.graph, n, idents, None)?;
+            let e = fast_expr(p.graph, n, idents, Site::Sample)?;
             Ok(quote!(let #id: F = #e;))
         })
         .collect()
@@ -691,16 +761,11 @@ fn sample_body(
     with_grad: bool,
 ) -> Result<TokenStream> {
     let g = p.graph;
-    let used: HashSet<NodeId> = g.reachable(&all_roots(p, writes)).into_iter().collect();
+    let used = used_inputs(p, writes);
     let rt = rt();
     let mut out = Vec::new();
     for (k, (input, ident)) in g.inputs.iter().zip(idents).enumerate() {
-        let id = InputId(k as u16);
-        let needed = used.iter().any(|&n| match g.op(n) {
-            Op::Input(i) | Op::OneHot(i) | Op::Index(_, i) => i == id,
-            _ => false,
-        });
-        if !needed {
+        if !used.contains(&InputId(k as u16)) {
             continue;
         }
         match input.kind {
@@ -736,7 +801,7 @@ fn sample_body(
         match step {
             Step::Scalar(n) => {
                 let id = format_ident!("__s{}", n.0);
-                let e = fast_expr(g, *n, idents, None)?;
+                let e = fast_expr(g, *n, idents, Site::Sample)?;
                 out.push(quote!(let #id: F = #e;));
             }
             Step::Pass(pass) => {
@@ -751,6 +816,19 @@ fn sample_body(
         }
     }
     Ok(quote!(#(#out)*))
+}
+
+/// The inputs a sample's computation reads (its value, its gradients and
+/// the gradient rows it writes).
+fn used_inputs(p: &Program<'_>, writes: &[(InputId, NodeId)]) -> HashSet<InputId> {
+    let g = p.graph;
+    g.reachable(&all_roots(p, writes))
+        .into_iter()
+        .filter_map(|n| match g.op(n) {
+            Op::Input(i) | Op::OneHot(i) | Op::Index(_, i) => Some(i),
+            _ => None,
+        })
+        .collect()
 }
 
 fn all_roots(p: &Program<'_>, writes: &[(InputId, NodeId)]) -> Vec<NodeId> {
@@ -808,7 +886,7 @@ fn emit_pass(
                     let row = format_ident!("__d_{}_row", idents[input.0 as usize]);
                     quote!(#row[#j])
                 }
-                None => fast_expr(g, e, idents, Some(at))?,
+                None => fast_expr(g, e, idents, Site::Element(at))?,
             };
             if lanes {
                 // A choice by a label (`onehot(y)` itself, or a select on it)
@@ -949,22 +1027,40 @@ struct Elem<'a> {
     lanes: bool,
 }
 
+/// Where the fast path evaluates a node, which decides how it names values.
+#[derive(Clone, Copy)]
+enum Site<'a> {
+    /// A per-sample scalar of the row kernel.
+    Sample,
+    /// An element of a pass of the row kernel.
+    Element(Elem<'a>),
+    /// The narrow kernel (`narrow`): lane `__l` holds one row of a group, so
+    /// per-sample scalars are arrays indexed by `__l`; inside a pass
+    /// (`column`) the element is column `__j` of each row.
+    Rows { column: bool },
+}
+
 /// A scalar node's value in the fast path.
 fn scalar_ref(g: &Graph, n: NodeId, idents: &[Ident]) -> Result<TokenStream> {
-    leaf_or_named(g, n, idents, None)
+    leaf_or_named(g, n, idents, Site::Sample)
 }
 
 /// An element `j` of a node (vector or broadcast scalar) inside a pass.
 fn element_ref(g: &Graph, n: NodeId, idents: &[Ident], j: Elem<'_>) -> Result<TokenStream> {
-    leaf_or_named(g, n, idents, Some(j))
+    leaf_or_named(g, n, idents, Site::Element(j))
 }
 
-fn leaf_or_named(
-    g: &Graph,
-    n: NodeId,
-    idents: &[Ident],
-    j: Option<Elem<'_>>,
-) -> Result<TokenStream> {
+/// A label's class index at `site`: a `usize` in the row kernel, a lane's
+/// `u32` (every class fits: the narrow kernel takes short rows only) widened
+/// in the narrow one.
+fn label_ref(label: &Ident, site: Site<'_>) -> TokenStream {
+    match site {
+        Site::Rows { .. } => quote!((#label[__l] as usize)),
+        _ => quote!(#label),
+    }
+}
+
+fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Result<TokenStream> {
     let rt = rt();
     Ok(match g.op(n) {
         Op::Const(bits) => {
@@ -973,21 +1069,30 @@ fn leaf_or_named(
         }
         Op::Input(i) => {
             let ident = &idents[i.0 as usize];
-            match (g.inputs[i.0 as usize].kind, j) {
+            match (g.inputs[i.0 as usize].kind, site) {
                 (InputKind::Scalar, _) => quote!(#ident),
+                (InputKind::PerSample, Site::Rows { .. }) => {
+                    let v = label_ident(ident);
+                    quote!(#v[__l])
+                }
                 (InputKind::PerSample, _) => {
                     let v = label_ident(ident);
                     quote!(#v)
                 }
-                (InputKind::Vector(_), Some(at)) => {
+                (InputKind::Vector(_), Site::Element(at)) => {
                     let row = row_ident(ident);
                     let j = at.index;
                     quote!(#row[#j])
                 }
-                (InputKind::Weights(_), Some(at)) => {
+                (InputKind::Vector(_), Site::Rows { column: true }) => {
+                    let columns = narrow::columns_ident(ident);
+                    quote!(#columns[__j][__l])
+                }
+                (InputKind::Weights(_), Site::Element(at)) => {
                     let j = at.index;
                     quote!(#ident[#j])
                 }
+                (InputKind::Weights(_), Site::Rows { column: true }) => quote!(#ident[__j]),
                 _ => return internal(format!("vector input `{ident}` used as a scalar")),
             }
         }
@@ -995,15 +1100,17 @@ fn leaf_or_named(
             let f = dim_float_ident(d);
             quote!(#f)
         }
-        Op::OneHot(i) => match j {
-            Some(_) => {
-                let l = label_ident(&idents[i.0 as usize]);
-                quote!(#rt::onehot::<F>(__jj, #l))
+        Op::OneHot(i) => {
+            let l = label_ident(&idents[i.0 as usize]);
+            match site {
+                Site::Element(_) => quote!(#rt::onehot::<F>(__jj, #l)),
+                // A 32-bit compare, one vector instruction per 8 lanes.
+                Site::Rows { column: true } => quote!(#rt::onehot_lane::<F>(__j as u32, #l[__l])),
+                _ => return internal("onehot used as a scalar"),
             }
-            None => return internal("onehot used as a scalar"),
-        },
-        _ => match (g.shape(n), j) {
-            (Shape::Vector(_), Some(at)) => {
+        }
+        _ => match (g.shape(n), site) {
+            (Shape::Vector(_), Site::Element(at)) => {
                 let id = format_ident!("__e{}", n.0);
                 let j = at.index;
                 if at.lanes {
@@ -1012,16 +1119,25 @@ fn leaf_or_named(
                     quote!(#id)
                 }
             }
-            (Shape::Vector(_), None) => return internal("a vector node used as a scalar"),
+            (Shape::Vector(_), Site::Rows { column: true }) => {
+                let id = format_ident!("__e{}", n.0);
+                quote!(#id[__l])
+            }
+            (Shape::Vector(_), _) => return internal("a vector node used as a scalar"),
             (Shape::Scalar, _) => {
-                // Hoisted scalars are `__h`, per-sample ones `__s`: the
-                // schedule decides, so ask it through the name prefix table.
-                let id = if is_hoisted_name(g, n) {
-                    format_ident!("__h{}", n.0)
+                // Hoisted scalars are `__h` (one for the batch), per-sample
+                // ones `__s` (one per lane in the narrow kernel): the
+                // schedule's hoisting rule decides.
+                if is_hoisted_name(g, n) {
+                    let id = format_ident!("__h{}", n.0);
+                    quote!(#id)
                 } else {
-                    format_ident!("__s{}", n.0)
-                };
-                quote!(#id)
+                    let id = format_ident!("__s{}", n.0);
+                    match site {
+                        Site::Rows { .. } => quote!(#id[__l]),
+                        _ => quote!(#id),
+                    }
+                }
             }
         },
     })
@@ -1098,14 +1214,9 @@ fn real_binary(
 }
 
 /// The expression computing node `n` from its operands (fast path).
-fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Result<TokenStream> {
+fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Result<TokenStream> {
     let rt = rt();
-    let arg = |a: NodeId| -> Result<TokenStream> {
-        match j {
-            Some(at) => element_ref(g, a, idents, at),
-            None => scalar_ref(g, a, idents),
-        }
-    };
+    let arg = |a: NodeId| leaf_or_named(g, a, idents, site);
     let real = quote!(<F as ::loss_core::Real>);
     Ok(match g.op(n) {
         Op::Unary(u, a) => {
@@ -1156,12 +1267,16 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
             quote!(#rt::select(#c, #a, #b))
         }
         Op::Index(v, y) => {
-            let label = label_ident(&idents[y.0 as usize]);
+            let label = label_ref(&label_ident(&idents[y.0 as usize]), site);
             match g.op(v) {
                 Op::Input(i) => {
                     let ident = &idents[i.0 as usize];
-                    match g.inputs[i.0 as usize].kind {
-                        InputKind::Vector(_) => {
+                    match (g.inputs[i.0 as usize].kind, site) {
+                        (InputKind::Vector(_), Site::Rows { .. }) => {
+                            let columns = narrow::columns_ident(ident);
+                            quote!(#columns[#label][__l])
+                        }
+                        (InputKind::Vector(_), _) => {
                             let row = row_ident(ident);
                             quote!(#row[#label])
                         }
@@ -1169,13 +1284,13 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], j: Option<Elem<'_>>) -> Res
                     }
                 }
                 Op::OneHot(other) => {
-                    let l2 = label_ident(&idents[other.0 as usize]);
+                    let l2 = label_ref(&label_ident(&idents[other.0 as usize]), site);
                     quote!(#rt::onehot::<F>(#label, #l2))
                 }
                 _ => return internal("an index of a computed vector survived simplification"),
             }
         }
-        _ => return leaf_or_named(g, n, idents, j),
+        _ => return leaf_or_named(g, n, idents, site),
     })
 }
 

@@ -1,0 +1,222 @@
+//! The narrow kernel: the fast path for short rows.
+//!
+//! A row of ten numbers is one vector chunk and a scalar tail, and each of
+//! its passes ends in a horizontal reduction and scalar `exp`s and `ln`s
+//! whose latencies add up: about 70 ns a row, whatever the vector width.
+//! The narrow kernel turns the batch on its side. It takes the rows of a
+//! block `LANES` at a time, one row per lane: the group's rows are copied
+//! transposed into a small buffer (`__t_x[j][l]` is number `j` of row `l`),
+//! each pass walks the columns, and every element, per-sample scalar and
+//! reduction is a `[F; LANES]` array computed by a short loop over the lanes,
+//! the form LLVM vectorises. A reduction is then one accumulator per row,
+//! and a row's `exp`, `ln` and division run for eight rows at once.
+//!
+//! The gradient rows are written into transposed buffers too, and copied
+//! out row by row for the group's live rows. Lanes past the end of the block
+//! repeat its last row: computed, never stored. Taken only where every width
+//! is at most `loss_core::__private::NARROW` (checked at run time).
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{
+    block_ident, dim_ident, fast_expr, grad_ident, internal, label_ident, leaf_or_named, rt,
+    used_inputs, Program, Result, Site,
+};
+use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
+use crate::schedule::{Pass, Step};
+
+/// The transposed rows of a vector input in a group (`[[F; LANES]; NARROW]`).
+pub(super) fn columns_ident(input: &Ident) -> Ident {
+    format_ident!("__t_{}", input)
+}
+
+/// The transposed gradient rows of a `#[grad]` vector input in a group.
+fn grad_columns_ident(input: &Ident) -> Ident {
+    format_ident!("__g_{}", input)
+}
+
+/// What the narrow kernel needs around the group loop that `fast_fn` writes.
+pub(super) struct Group {
+    /// The transposed buffers, declared once per block.
+    pub buffers: TokenStream,
+    /// One group's work, with `__rows` (the group's row per lane), `__keep`
+    /// (the lanes that add to shared weights) and `__seeds` in scope: the
+    /// inputs gathered, then the schedule's steps.
+    pub body: TokenStream,
+    /// The copy of lane `__l`'s gradient rows into the block's rows `__r`.
+    pub scatter: TokenStream,
+}
+
+/// The narrow kernel for `p`, writing the gradients `writes`.
+pub(super) fn group(
+    p: &Program<'_>,
+    idents: &[Ident],
+    writes: &[(InputId, NodeId)],
+    with_grad: bool,
+) -> Result<Group> {
+    let g = p.graph;
+    let rt = rt();
+    let zero = quote!(<F as ::loss_core::Float>::ZERO);
+    let mut buffers = Vec::new();
+    let mut body = Vec::new();
+    let mut scatter = Vec::new();
+    let used = used_inputs(p, writes);
+    for (k, (input, ident)) in g.inputs.iter().zip(idents).enumerate() {
+        if !used.contains(&InputId(k as u16)) {
+            continue;
+        }
+        match input.kind {
+            InputKind::Vector(d) => {
+                let columns = columns_ident(ident);
+                let dim = dim_ident(d);
+                buffers.push(quote! {
+                    let mut #columns = [[#zero; #rt::LANES]; #rt::NARROW];
+                });
+                body.push(quote!(#rt::gather(#ident.data, #dim, &__rows, &mut #columns);));
+            }
+            InputKind::Class(_) => {
+                let l = label_ident(ident);
+                body.push(quote! {
+                    let #l: [u32; #rt::LANES] =
+                        ::core::array::from_fn(|__l| #rt::label(#ident[__rows[__l]]) as u32);
+                });
+            }
+            InputKind::PerSample => {
+                let v = label_ident(ident);
+                body.push(quote! {
+                    let #v: [F; #rt::LANES] = ::core::array::from_fn(|__l| #ident[__rows[__l]]);
+                });
+            }
+            _ => {}
+        }
+    }
+    if with_grad {
+        for &(i, _) in writes {
+            let ident = &idents[i.0 as usize];
+            if let InputKind::Vector(d) = g.inputs[i.0 as usize].kind {
+                let columns = grad_columns_ident(ident);
+                let blk = block_ident(ident);
+                let dim = dim_ident(d);
+                buffers.push(quote! {
+                    let mut #columns = [[#zero; #rt::LANES]; #rt::NARROW];
+                });
+                scatter.push(quote! {
+                    #rt::scatter(&#columns, __l, &mut #blk[__r * #dim..(__r + 1) * #dim]);
+                });
+            }
+        }
+    }
+    for step in &p.schedule.steps {
+        match step {
+            Step::Scalar(n) => {
+                let id = format_ident!("__s{}", n.0);
+                let e = fast_expr(g, *n, idents, Site::Rows { column: false })?;
+                body.push(quote! {
+                    let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES];
+                    for __l in 0..#rt::LANES {
+                        #id[__l] = #e;
+                    }
+                });
+            }
+            Step::Pass(pass) => {
+                let pass_writes: Vec<(InputId, NodeId)> = pass
+                    .writes
+                    .iter()
+                    .copied()
+                    .filter(|w| writes.contains(w))
+                    .collect();
+                body.push(emit_pass(g, pass, &pass_writes, idents)?);
+            }
+        }
+    }
+    Ok(Group {
+        buffers: quote!(#(#buffers)*),
+        body: quote!(#(#body)*),
+        scatter: quote!(#(#scatter)*),
+    })
+}
+
+/// A pass of the narrow kernel: one accumulator per row (lane), a loop over
+/// the columns, each statement a loop over the lanes.
+fn emit_pass(
+    g: &Graph,
+    pass: &Pass,
+    writes: &[(InputId, NodeId)],
+    idents: &[Ident],
+) -> Result<TokenStream> {
+    let rt = rt();
+    let zero = quote!(<F as ::loss_core::Float>::ZERO);
+    let dim = dim_ident(pass.dim);
+    let site = Site::Rows { column: true };
+    let each = |stmt: TokenStream| quote!(for __l in 0..#rt::LANES { #stmt });
+    let mut init = Vec::new();
+    let mut done = Vec::new();
+    let mut stmts = Vec::new();
+    for &e in &pass.elements {
+        let id = format_ident!("__e{}", e.0);
+        let x = match pass.loads.iter().find(|&&(n, _)| n == e) {
+            Some(&(_, input)) => {
+                let columns = grad_columns_ident(&idents[input.0 as usize]);
+                quote!(#columns[__j][__l])
+            }
+            None => fast_expr(g, e, idents, site)?,
+        };
+        let fill = each(quote!(#id[__l] = #x;));
+        stmts.push(quote!(let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES]; #fill));
+    }
+    for &(input, node) in &pass.stashes {
+        let columns = grad_columns_ident(&idents[input.0 as usize]);
+        let v = leaf_or_named(g, node, idents, site)?;
+        stmts.push(each(quote!(#columns[__j][__l] = #v;)));
+    }
+    for &r in &pass.reductions {
+        let acc = format_ident!("__acc{}", r.0);
+        let result = format_ident!("__s{}", r.0);
+        let (kind, x) = match g.op(r) {
+            Op::Reduce(kind, x) => (kind, x),
+            _ => return internal("a pass reduction is a Reduce node"),
+        };
+        let start = match kind {
+            Reduction::Sum => quote!(zeros),
+            Reduction::ShiftMax | Reduction::Max => quote!(neg_infinity),
+            Reduction::LogSumExp => {
+                return internal("log-sum-exp must be expanded before emission")
+            }
+        };
+        init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
+        // Lane `l` accumulates row `l`: its lane is the row's result.
+        done.push(quote!(let #result: [F; #rt::LANES] = #acc.0;));
+        let v = leaf_or_named(g, x, idents, site)?;
+        stmts.push(each(match kind {
+            Reduction::Sum => quote!(#acc.add(__l, #v);),
+            Reduction::ShiftMax => quote!(#acc.max(__l, #v);),
+            _ => quote!(#acc.max_nan(__l, #v);),
+        }));
+    }
+    for &(i, node) in writes {
+        let ident = &idents[i.0 as usize];
+        let v = leaf_or_named(g, node, idents, site)?;
+        stmts.push(match g.inputs[i.0 as usize].kind {
+            InputKind::Vector(_) => {
+                let columns = grad_columns_ident(ident);
+                each(quote!(#columns[__j][__l] = __seeds[__l] * #v;))
+            }
+            // Shared weights: every kept row adds, in row order (the order
+            // of the row kernel, so the same bits).
+            _ => {
+                let gi = grad_ident(ident);
+                each(quote!(if __keep[__l] { #gi[__j] += __seeds[__l] * #v; }))
+            }
+        });
+    }
+    Ok(quote! {
+        #(#init)*
+        // `min` is a no-op (the kernel runs only for rows that short), but
+        // it bounds `__j` for the compiler: no bounds checks on the columns.
+        for __j in 0..#dim.min(#rt::NARROW) {
+            #(#stmts)*
+        }
+        #(#done)*
+    })
+}
