@@ -239,7 +239,7 @@ pub fn chunk_mut<F>(row: &mut [F], at: usize) -> &mut [F; LANES] {
 /// The widest rows the narrow kernel takes (the generated code's path for
 /// short rows, `LANES` rows at a time with one row per lane): past it, one
 /// row at a time in vector chunks is faster (docs/performance.md).
-pub const NARROW: usize = 16;
+pub const NARROW: usize = 32;
 
 /// `true` if rows of these widths run in the narrow kernel: each at most
 /// [`NARROW`], and the kernel not switched off by
@@ -268,11 +268,10 @@ pub fn gather<F: Copy>(
     rows: &[usize; LANES],
     columns: &mut [[F; LANES]; NARROW],
 ) {
-    let columns = &mut columns[..width.min(NARROW)];
-    for (l, &r) in rows.iter().enumerate() {
-        let row = &data[r * width..][..width];
-        for (column, &x) in columns.iter_mut().zip(row) {
-            column[l] = x;
+    let rows: [&[F]; LANES] = core::array::from_fn(|l| &data[rows[l] * width..][..width]);
+    for (j, column) in columns[..width.min(NARROW)].iter_mut().enumerate() {
+        for (x, row) in column.iter_mut().zip(rows) {
+            *x = row[j];
         }
     }
 }
@@ -282,6 +281,46 @@ pub fn gather<F: Copy>(
 pub fn scatter<F: Copy>(columns: &[[F; LANES]; NARROW], lane: usize, row: &mut [F]) {
     for (x, column) in row.iter_mut().zip(columns) {
         *x = column[lane];
+    }
+}
+
+/// The partial sum that column `j` of a row of `width` goes to in the
+/// narrow kernel: the lane the row kernel adds it to (`j % LANES` in the
+/// whole chunks, 0 in the tail), so both sum in the same order.
+#[inline(always)]
+pub fn partial(j: usize, width: usize) -> usize {
+    if j < width - width % LANES {
+        j % LANES
+    } else {
+        0
+    }
+}
+
+/// Each row's sum from its `LANES` partial sums (`parts[k]` holds partial
+/// `k` of the row in every lane), combined pairwise as [`Lanes::sum`].
+#[inline(always)]
+pub fn row_sums<F: Float>(mut parts: [Lanes<F>; LANES]) -> [F; LANES] {
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for k in 0..width {
+            let upper = parts[k + width];
+            for (x, y) in parts[k].0.iter_mut().zip(upper.0) {
+                *x += y;
+            }
+        }
+    }
+    parts[0].0
+}
+
+/// A label of the narrow kernel's lane: its class, or 0 for a label out of
+/// `0..classes`, which only an ignored row can hold (its lane is computed
+/// with the others, and never stored) — so every index stays in range.
+#[inline(always)]
+pub fn lane_label<L: Label>(l: L, classes: usize) -> u32 {
+    match l.class_index() {
+        Some(k) if k < classes => k as u32,
+        _ => 0,
     }
 }
 

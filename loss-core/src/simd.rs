@@ -61,11 +61,11 @@ pub fn set_max_level(level: Option<Level>) {
 static ROWS_IN_LANES: AtomicBool = AtomicBool::new(true);
 
 /// Switches the generated losses' kernel for short rows on (the default) or
-/// off. Rows of at most 16 numbers run `LANES` rows at a time, one row per
+/// off. Rows of at most 32 numbers run `LANES` rows at a time, one row per
 /// vector lane; switched off, they run one row at a time, in vector chunks
-/// of the row, as longer rows do. The two kernels sum a row in a different
-/// order, so their results differ within rounding. Meant for tests and
-/// benchmarks that compare the two.
+/// of the row, as longer rows do. The two give the same bits (they sum in
+/// the same order); only the speed differs. Meant for tests and benchmarks
+/// that compare the two.
 ///
 /// ```
 /// use loss_core::simd;

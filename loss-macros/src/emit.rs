@@ -6,7 +6,8 @@
 //! an error writes nothing), batch-invariant scalars are computed once, and
 //! each sample runs its passes; a pass keeps `LANES` independent
 //! accumulators per reduction so that the loop vectorises and its sums are
-//! blocked. `reference` is a direct transcription of the lowered formula,
+//! blocked. Short rows run in the narrow kernel instead ([`narrow`]), a row
+//! per lane. `reference` is a direct transcription of the lowered formula,
 //! generic over `loss_core::Real`.
 
 use std::collections::{BTreeSet, HashSet};
@@ -484,6 +485,8 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             quote!(Ok(__total.total() / __denominator)),
         ),
     };
+    // Both kernels add the losses to the total row by row, in order: the
+    // narrow kernel gives the row kernel's bits.
     let value_add = SITES.map(|site| {
         let value = leaf_or_named(g, program.value, idents, site)?;
         Ok(match plan.reduce {
