@@ -487,15 +487,14 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     };
     // Both kernels add the losses to the total row by row, in order: the
     // narrow kernel gives the row kernel's bits.
-    let value_add = SITES.map(|site| {
+    let value_add = |site| -> Result<TokenStream> {
         let value = leaf_or_named(g, program.value, idents, site)?;
         Ok(match plan.reduce {
             Reduce::None => quote!(__blk_losses[__r] = #value;),
             _ => quote!(__total.add(#value);),
         })
-    });
-    let [value_add, value_add_lane] = value_add;
-    let (value_add, value_add_lane) = (value_add?, value_add_lane?);
+    };
+    let (value_add, value_add_lane) = (value_add(SITES[0])?, value_add(SITES[1])?);
     let [per_sample_out, per_sample_out_lane] = per_sample_out;
     let uses_seed = with_grad && !grad_inputs.is_empty();
     let (seed_decl, seed_row) = if uses_seed {
@@ -808,17 +807,21 @@ fn sample_body(
                 out.push(quote!(let #id: F = #e;));
             }
             Step::Pass(pass) => {
-                let pass_writes: Vec<(InputId, NodeId)> = pass
-                    .writes
-                    .iter()
-                    .copied()
-                    .filter(|w| writes.contains(w))
-                    .collect();
-                out.push(emit_pass(g, pass, &pass_writes, idents)?);
+                out.push(emit_pass(g, pass, &pass_writes(pass, writes), idents)?);
             }
         }
     }
     Ok(quote!(#(#out)*))
+}
+
+/// The gradient rows of `writes` that `pass` writes (the schedule places
+/// every write; the function writes the requested ones).
+fn pass_writes(pass: &Pass, writes: &[(InputId, NodeId)]) -> Vec<(InputId, NodeId)> {
+    pass.writes
+        .iter()
+        .copied()
+        .filter(|w| writes.contains(w))
+        .collect()
 }
 
 /// The inputs a sample's computation reads (its value, its gradients and

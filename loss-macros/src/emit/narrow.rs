@@ -23,8 +23,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{
-    block_ident, dim_ident, fast_expr, grad_ident, internal, label_ident, leaf_or_named, rt,
-    used_inputs, Program, Result, Site,
+    block_ident, dim_ident, fast_expr, grad_ident, internal, label_ident, leaf_or_named,
+    pass_writes, rt, used_inputs, Program, Result, Site,
 };
 use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
 use crate::schedule::{Pass, Step};
@@ -124,13 +124,7 @@ pub(super) fn group(
                 });
             }
             Step::Pass(pass) => {
-                let pass_writes: Vec<(InputId, NodeId)> = pass
-                    .writes
-                    .iter()
-                    .copied()
-                    .filter(|w| writes.contains(w))
-                    .collect();
-                body.push(emit_pass(g, pass, &pass_writes, idents)?);
+                body.push(emit_pass(g, pass, &pass_writes(pass, writes), idents)?);
             }
         }
     }
@@ -181,30 +175,31 @@ fn emit_pass(
             Op::Reduce(kind, x) => (kind, x),
             _ => return internal("a pass reduction is a Reduce node"),
         };
-        let start = match kind {
-            Reduction::Sum => quote!(zeros),
-            Reduction::ShiftMax | Reduction::Max => quote!(neg_infinity),
+        let v = leaf_or_named(g, x, idents, site)?;
+        match kind {
+            Reduction::Sum => {
+                // A row's sum in the row kernel's order: `LANES` partial
+                // sums, column `j` into partial `j % LANES` (the tail's into
+                // partial 0), combined pairwise. A sum of 32 terms in one
+                // running total is measurably less accurate (4.1 ULP at near
+                // ties in f32).
+                init.push(quote!(let mut #acc = [#rt::Lanes::<F>::zeros(); #rt::LANES];));
+                done.push(quote!(let #result: [F; #rt::LANES] = #rt::row_sums(#acc);));
+                stmts.push(each(quote!(#acc[__part].add(__l, #v);)));
+            }
+            // Lane `l` keeps row `l`'s maximum.
+            Reduction::ShiftMax | Reduction::Max => {
+                init.push(quote!(let mut #acc = #rt::Lanes::<F>::neg_infinity();));
+                done.push(quote!(let #result: [F; #rt::LANES] = #acc.0;));
+                stmts.push(each(if kind == Reduction::ShiftMax {
+                    quote!(#acc.max(__l, #v);)
+                } else {
+                    quote!(#acc.max_nan(__l, #v);)
+                }));
+            }
             Reduction::LogSumExp => {
                 return internal("log-sum-exp must be expanded before emission")
             }
-        };
-        let v = leaf_or_named(g, x, idents, site)?;
-        if let Reduction::Sum = kind {
-            // A row's sum in the row kernel's order: `LANES` partial sums,
-            // column `j` into partial `j % LANES` (the tail's into partial
-            // 0), combined pairwise. A sum of 32 terms in one running total
-            // is measurably less accurate (5 ULP at near ties in f32).
-            init.push(quote!(let mut #acc = [#rt::Lanes::<F>::zeros(); #rt::LANES];));
-            done.push(quote!(let #result: [F; #rt::LANES] = #rt::row_sums(#acc);));
-            stmts.push(each(quote!(#acc[__part].add(__l, #v);)));
-        } else {
-            // Lane `l` keeps row `l`'s maximum.
-            init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
-            done.push(quote!(let #result: [F; #rt::LANES] = #acc.0;));
-            stmts.push(each(match kind {
-                Reduction::ShiftMax => quote!(#acc.max(__l, #v);),
-                _ => quote!(#acc.max_nan(__l, #v);),
-            }));
         }
     }
     for &(i, node) in writes {
