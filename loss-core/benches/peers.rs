@@ -23,7 +23,7 @@
 //! The loss and `gdot = Σ grad·z` columns are the cross-check with the peers;
 //! each row is also checked on stderr against the same loss computed in f64.
 
-use loss_core::math::{FastMath, Fused, Plain};
+use loss_core::math::{FastMath, Fused};
 use loss_core::simd::{self, Level};
 use loss_core::{loss, Rows};
 use std::hint::black_box;
@@ -303,8 +303,8 @@ fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
             simd::run_flavoured(
                 (black_box(z), black_box(&mut grad[..])),
                 #[inline(always)]
-                |(z, out)| {
-                    simd::run_as::<Fused, _>(
+                |(z, out), fma| {
+                    fma.run(
                         #[inline(always)]
                         || {
                             for (o, &x) in out.iter_mut().zip(z) {
@@ -314,8 +314,8 @@ fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
                     )
                 },
                 #[inline(always)]
-                |(z, out)| {
-                    simd::run_as::<Plain, _>(
+                |(z, out), plain| {
+                    plain.run(
                         #[inline(always)]
                         || loss_core::math::exp_slice(z, out),
                     )

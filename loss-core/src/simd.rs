@@ -130,33 +130,36 @@ pub fn run<R>(kernel: impl FnOnce() -> R) -> R {
 
 /// Runs a kernel written for both [`MulAdd`] flavours: `fused` where the
 /// [`current`] level has FMA (AVX2, AVX-512; and aarch64, whose baseline has
-/// it), else `plain`. The kernel's loops go through [`run_as`] with the same
-/// flavour, which compiles them for that level; what runs around them (the
+/// it), else `plain`. Each receives the token of its flavour ([`Fma`] or
+/// [`NoFma`]), through which it runs its loops: what runs around them (the
 /// checks and set-up of a batch) stays baseline code, so each loop exists in
-/// one copy per level, not one per pair of levels. The generated losses call
-/// this, so their results are the same bits at AVX2 and AVX-512 (and on any
-/// number of threads), and within the documented ULP bounds of the
-/// baseline's.
+/// one copy per level it can run at, not one per pair of levels. The
+/// generated losses call this, so their results are the same bits at AVX2
+/// and AVX-512 (and on any number of threads), and within the documented ULP
+/// bounds of the baseline's.
 ///
 /// `state` (the buffers the kernel writes) moves into the one that runs.
 ///
 /// ```
 /// use loss_core::math::{FastMath, Fused, Plain};
-/// use loss_core::simd::{run_as, run_flavoured};
+/// use loss_core::simd::run_flavoured;
 /// let mut out = [0.0_f32; 2];
 /// run_flavoured(
 ///     &mut out,
-///     |out| run_as::<Fused, _>(|| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Fused>())),
-///     |out| run_as::<Plain, _>(|| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Plain>())),
+///     |out, fma| fma.run(|| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Fused>())),
+///     |out, plain| plain.run(|| out.iter_mut().for_each(|o| *o = 0.3_f32.exp_with::<Plain>())),
 /// );
 /// assert!((out[1] - 1.349_858_8).abs() <= 2.0 * f32::EPSILON);
 /// ```
 #[inline(always)]
-pub fn run_flavoured<S, R>(state: S, fused: impl FnOnce(S) -> R, plain: impl FnOnce(S) -> R) -> R {
-    if has_fma() {
-        fused(state)
-    } else {
-        plain(state)
+pub fn run_flavoured<S, R>(
+    state: S,
+    fused: impl FnOnce(S, Fma) -> R,
+    plain: impl FnOnce(S, NoFma) -> R,
+) -> R {
+    match Fma::detect() {
+        Some(fma) if has_fma() => fused(state, fma),
+        _ => plain(state, NoFma),
     }
 }
 
@@ -170,11 +173,103 @@ fn has_fma() -> bool {
     false
 }
 
+/// Proof that this CPU has fused multiply-add instructions (on x86-64, AVX2
+/// and FMA or better): the [`Fused`] flavour's kernels run through it.
+///
+/// Unlike [`run_as::<Fused, _>`](run_as), it needs no copy of a kernel for a
+/// CPU without FMA, which is what the generated losses rely on to keep their
+/// code small: [`run_flavoured`] hands it to the fused kernel only where it
+/// exists.
+///
+/// ```
+/// use loss_core::math::{Fused, MulAdd};
+/// use loss_core::simd::Fma;
+/// if let Some(fma) = Fma::detect() {
+///     assert_eq!(fma.run(|| Fused::f32(3.0, 2.0, 1.0)), 7.0);
+/// }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Fma(());
+
+impl Fma {
+    /// The proof, if the CPU has FMA (whatever [`set_max_level`] says: the
+    /// cap chooses a flavour in [`run_flavoured`], it does not make the
+    /// instructions go away).
+    pub fn detect() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        return (detected() >= Level::Avx2).then_some(Fma(()));
+        #[cfg(all(feature = "std", target_arch = "aarch64"))]
+        return Some(Fma(()));
+        #[allow(unreachable_code)]
+        None
+    }
+
+    /// Runs `kernel` compiled for AVX-512 if [`current`] allows it, else for
+    /// AVX2 and FMA (on x86-64; elsewhere as compiled). The two give the
+    /// same bits when the kernel uses only [`Fused`] arithmetic. `kernel`
+    /// must be inlined into this call (`#[inline(always)]` on the closure)
+    /// for the wide code to reach its loops.
+    #[inline(always)]
+    pub fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if current() == Level::Avx512 {
+                return wide::avx512(kernel);
+            }
+            // The proof says the CPU has AVX2 and FMA, whatever the cap.
+            wide::avx2(kernel)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        kernel()
+    }
+
+    /// Runs `kernel` compiled for AVX2 and FMA only (on x86-64; elsewhere as
+    /// compiled), even where AVX-512 is available: for kernels whose vectors
+    /// are [`LANES`](crate::__private::LANES) numbers wide, as the generated
+    /// losses' kernel for short rows is, which in f32 fill an AVX2 register
+    /// and so would gain little from a second copy for AVX-512.
+    #[inline(always)]
+    pub fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
+        #[cfg(target_arch = "x86_64")]
+        return wide::avx2(kernel);
+        #[cfg(not(target_arch = "x86_64"))]
+        kernel()
+    }
+}
+
+/// The token of the [`Plain`] flavour, which runs anywhere: its kernels are
+/// baseline code (what the crate is compiled for). The counterpart of
+/// [`Fma`], so that code written for both flavours reads the same.
+///
+/// ```
+/// use loss_core::simd::NoFma;
+/// assert_eq!(NoFma.run(|| 2 + 2), 4);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFma;
+
+impl NoFma {
+    /// Runs `kernel` as compiled.
+    #[inline(always)]
+    pub fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
+        kernel()
+    }
+
+    /// Runs `kernel` as compiled: the counterpart of [`Fma::run_narrow`].
+    #[inline(always)]
+    pub fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
+        kernel()
+    }
+}
+
 /// Runs one flavour's kernel at the widest level that suits it: a [`Fused`]
-/// kernel compiled for the [`current`] level (it is only ever picked where
-/// that has FMA, by [`run_flavoured`]), a [`Plain`] one at the baseline. The
-/// blocks of a batch, on whichever thread, run the flavour the call started
-/// with: the bits do not depend on the thread count.
+/// kernel compiled for the [`current`] level, a [`Plain`] one at the
+/// baseline. Unlike [`Fma::run`] it works on any CPU: a fused kernel on one
+/// without FMA (or with the level capped below AVX2) runs as compiled, its
+/// fused multiply-adds as library calls, correct and slow. That fallback is
+/// a third copy of the kernel, which is why the generated losses go through
+/// [`run_flavoured`] and the tokens instead; this is for tests and
+/// benchmarks that run a flavour on whatever machine they are on.
 ///
 /// ```
 /// use loss_core::math::{FastMath, Plain};
@@ -192,7 +287,7 @@ pub fn run_as<M: MulAdd, R>(kernel: impl FnOnce() -> R) -> R {
 
 /// The one place this crate uses `unsafe`: calling a function compiled for
 /// target features. The call is sound exactly when the CPU has them, which
-/// [`current`] checked. Measured gain: see docs/performance.md (the `exp`
+/// the callers checked ([`current`], or the [`Fma`] proof). Measured gain: see docs/performance.md (the `exp`
 /// kernel alone runs 2.3× faster with AVX2 than with SSE2).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -203,7 +298,8 @@ mod wide {
         fn with_avx2<R>(kernel: impl FnOnce() -> R) -> R {
             kernel()
         }
-        // SAFETY: `current()` returned `Avx2` or better, so the CPU has AVX2 and FMA.
+        // SAFETY: every caller checked that the CPU has AVX2 and FMA: `current()`
+        // returned `Avx2` or better, or an `Fma` exists (`detected()` did).
         unsafe { with_avx2(kernel) }
     }
 

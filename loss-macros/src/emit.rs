@@ -618,14 +618,20 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             [#(#block_buffers),*],
             #[inline(always)] |__start: usize, __end: usize, [#(#block_names),*]: [&mut [F]; #block_count]| {
                 // Each block, on whichever thread, runs the flavour of the
-                // call, compiled for the widest vector instructions the CPU
-                // has.
-                ::loss_core::simd::run_as::<__M, _>(#[inline(always)] || {
-                    #value_init
-                    #(#accumulators)*
-                    if __narrow {
+                // call (`__isa`, its token), compiled for the widest vector
+                // instructions the CPU has; the narrow kernel, whose vectors
+                // are `LANES` wide, in one copy (AVX2 where there is FMA).
+                if __narrow {
+                    __isa.run_narrow(#[inline(always)] || {
+                        #value_init
+                        #(#accumulators)*
                         #narrow_kernel
-                    } else {
+                        [#(#totals),*]
+                    })
+                } else {
+                    __isa.run(#[inline(always)] || {
+                        #value_init
+                        #(#accumulators)*
                         for __i in __start..__end {
                             let __r = __i - __start;
                             if #skip_test {
@@ -637,9 +643,9 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                             #value_add
                             #(#per_sample_out)*
                         }
-                    }
-                    [#(#totals),*]
-                })
+                        [#(#totals),*]
+                    })
+                }
             },
         );
     };
@@ -686,13 +692,13 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             // already ran.
             ::loss_core::simd::run_flavoured(
                 (#(#written,)*),
-                #[inline(always)] |__written| {
+                #[inline(always)] |__written, __isa: ::loss_core::simd::Fma| {
                     type __M = ::loss_core::math::Fused;
                     #[allow(unused_mut)]
                     let (#(mut #written,)*) = __written;
                     #kernel
                 },
-                #[inline(always)] |__written| {
+                #[inline(always)] |__written, __isa: ::loss_core::simd::NoFma| {
                     type __M = ::loss_core::math::Plain;
                     #[allow(unused_mut)]
                     let (#(mut #written,)*) = __written;
@@ -1125,9 +1131,10 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
                     quote!(#id)
                 }
             }
+            // An element of the column being computed, in the lanes' loop.
             (Shape::Vector(_), Site::Rows { column: true }) => {
                 let id = format_ident!("__e{}", n.0);
-                quote!(#id[__l])
+                quote!(#id)
             }
             (Shape::Vector(_), _) => return internal("a vector node used as a scalar"),
             (Shape::Scalar, _) => {
