@@ -219,21 +219,25 @@ pub fn label_in_range(input: &'static str, label: usize, classes: usize) -> Resu
 /// on AVX2 (two of SSE2), and a blocking factor for the sums.
 pub const LANES: usize = 8;
 
-/// The `LANES` numbers of `row` from `at` (in range: the caller's loop
-/// guarantees it).
+/// The row kernel's chunks where twice [`LANES`] fills a vector register
+/// (f32 at AVX-512); their sums still go into `LANES` partial sums.
+pub const WIDE: usize = 2 * LANES;
+
+/// The `N` numbers of `row` from `at` (in range: the caller's loop
+/// guarantees it); `N` is `LANES` or twice that.
 #[inline(always)]
-pub fn chunk<F>(row: &[F], at: usize) -> &[F; LANES] {
-    let part = &row[at..at + LANES];
+pub fn chunk<F, const N: usize>(row: &[F], at: usize) -> &[F; N] {
+    let part = &row[at..at + N];
     part.try_into()
-        .unwrap_or_else(|_| unreachable!("a range of LANES numbers"))
+        .unwrap_or_else(|_| unreachable!("a range of N numbers"))
 }
 
 /// [`chunk`], writable.
 #[inline(always)]
-pub fn chunk_mut<F>(row: &mut [F], at: usize) -> &mut [F; LANES] {
-    let part = &mut row[at..at + LANES];
+pub fn chunk_mut<F, const N: usize>(row: &mut [F], at: usize) -> &mut [F; N] {
+    let part = &mut row[at..at + N];
     part.try_into()
-        .unwrap_or_else(|_| unreachable!("a range of LANES numbers"))
+        .unwrap_or_else(|_| unreachable!("a range of N numbers"))
 }
 
 /// The widest rows the narrow kernel takes (the generated code's path for

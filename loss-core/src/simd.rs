@@ -223,6 +223,48 @@ impl Fma {
         kernel()
     }
 
+    /// Runs a row kernel written in two versions, compiled for the widest
+    /// instructions that suit it: `kernel(true)`, whose chunks hold
+    /// [`WIDE`](crate::__private::WIDE) = 2 × `LANES` numbers, at AVX-512
+    /// when the numbers are f32 (a chunk fills a 512-bit register); else
+    /// `kernel(false)`, chunks of [`LANES`](crate::__private::LANES), as
+    /// [`run`](Self::run) would (f64 fills a 512-bit register with `LANES`;
+    /// at AVX2 twice `LANES` spills, measured 1.45× slower). The generated
+    /// losses' two versions sum in the same order: the same bits.
+    ///
+    /// ```
+    /// use loss_core::simd::Fma;
+    /// if let Some(fma) = Fma::detect() {
+    ///     let width = fma.run_rows::<f32, _>(|wide| if wide { 16 } else { 8 });
+    ///     assert!(width == 16 || width == 8);
+    /// }
+    /// ```
+    #[inline(always)]
+    pub fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if current() == Level::Avx512 {
+                return if core::mem::size_of::<F>() == 4 {
+                    wide::avx512(
+                        #[inline(always)]
+                        || kernel(true),
+                    )
+                } else {
+                    wide::avx512(
+                        #[inline(always)]
+                        || kernel(false),
+                    )
+                };
+            }
+            wide::avx2(
+                #[inline(always)]
+                || kernel(false),
+            )
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        kernel(false)
+    }
+
     /// Runs `kernel` compiled for AVX2 and FMA only (on x86-64; elsewhere as
     /// compiled), even where AVX-512 is available: for kernels whose vectors
     /// are [`LANES`](crate::__private::LANES) numbers wide, as the generated
@@ -253,6 +295,14 @@ impl NoFma {
     #[inline(always)]
     pub fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
         kernel()
+    }
+
+    /// Runs `kernel(false)` (chunks of `LANES`) as compiled: the
+    /// counterpart of [`Fma::run_rows`]; the baseline has no register that
+    /// wider chunks would fill.
+    #[inline(always)]
+    pub fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
+        kernel(false)
     }
 
     /// Runs `kernel` as compiled: the counterpart of [`Fma::run_narrow`].

@@ -363,7 +363,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     // The weighted mean's denominator: its own pass over the batch.
     let mut prologue = Vec::new();
     if let Some(den) = &plan.denominator {
-        let body = sample_body(den, idents, &[], false)?;
+        let body = sample_body(den, idents, &[], false, false)?;
         let hoisted = hoisted(den, idents)?;
         let v = scalar_ref(den.graph, den.value, idents)?;
         prologue.push(quote! {
@@ -466,7 +466,8 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             }
         }
     }
-    let body = sample_body(program, idents, &row_writes, with_grad)?;
+    let body = sample_body(program, idents, &row_writes, with_grad, false)?;
+    let wide_body = sample_body(program, idents, &row_writes, with_grad, true)?;
     let hoisted = hoisted(program, idents)?;
     let (value_init, value_result) = match plan.reduce {
         Reduce::None => (quote!(), quote!(Ok(()))),
@@ -629,7 +630,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                         [#(#totals),*]
                     })
                 } else {
-                    __isa.run(#[inline(always)] || {
+                    // Chunks of two `LANES` where they fill a register (f32
+                    // at AVX-512), else of `LANES`: the same bits. `__wide`
+                    // is a constant in each compiled copy.
+                    __isa.run_rows::<F, _>(#[inline(always)] |__wide: bool| {
                         #value_init
                         #(#accumulators)*
                         for __i in __start..__end {
@@ -639,9 +643,15 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                                 continue;
                             }
                             #seed_row
-                            #body
-                            #value_add
-                            #(#per_sample_out)*
+                            if __wide {
+                                #wide_body
+                                #value_add
+                                #(#per_sample_out)*
+                            } else {
+                                #body
+                                #value_add
+                                #(#per_sample_out)*
+                            }
                         }
                         [#(#totals),*]
                     })
@@ -761,12 +771,14 @@ fn hoisted(p: &Program<'_>, idents: &[Ident]) -> Result<Vec<TokenStream>> {
         .collect()
 }
 
-/// One sample's statements: row views, then the scheduled steps.
+/// One sample's statements: row views, then the scheduled steps, their
+/// passes in chunks of `LANES` elements, or of two `LANES` with `wide`.
 fn sample_body(
     p: &Program<'_>,
     idents: &[Ident],
     writes: &[(InputId, NodeId)],
     with_grad: bool,
+    wide: bool,
 ) -> Result<TokenStream> {
     let g = p.graph;
     let used = used_inputs(p, writes);
@@ -813,7 +825,13 @@ fn sample_body(
                 out.push(quote!(let #id: F = #e;));
             }
             Step::Pass(pass) => {
-                out.push(emit_pass(g, pass, &pass_writes(pass, writes), idents)?);
+                out.push(emit_pass(
+                    g,
+                    pass,
+                    &pass_writes(pass, writes),
+                    idents,
+                    wide,
+                )?);
             }
         }
     }
@@ -856,6 +874,7 @@ fn emit_pass(
     pass: &Pass,
     writes: &[(InputId, NodeId)],
     idents: &[Ident],
+    wide: bool,
 ) -> Result<TokenStream> {
     let rt = rt();
     let dim = dim_ident(pass.dim);
@@ -878,14 +897,22 @@ fn emit_pass(
         init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
         done.push(quote!(let #result: F = #acc.#finish();));
     }
-    // The statements for one element, or (with `lanes`) for the `LANES`
-    // elements of a chunk, each element node an array computed by a short
-    // loop of its own: the form LLVM vectorises reliably.
-    let body = |j: TokenStream, lane: TokenStream, lanes: bool| -> Result<TokenStream> {
+    // The statements for one element, or (with `chunk`) for the elements of
+    // a chunk (`LANES` of them, or twice that), each element node an array
+    // computed by a short loop of its own: the form LLVM vectorises
+    // reliably.
+    let body = |chunk: Option<Chunk>| -> Result<TokenStream> {
+        let lanes = chunk.is_some();
+        let (j, lane) = if lanes {
+            (quote!(__l), quote!(__l))
+        } else {
+            (quote!(__j), quote!(0))
+        };
+        let width = chunk.map(Chunk::width).unwrap_or_default();
         let at = Elem { index: &j, lanes };
         let each = |stmt: TokenStream| {
             if lanes {
-                quote!(for __l in 0..#rt::LANES { let __jj = __j + __l; #stmt })
+                quote!(for __l in 0..#width { let __jj = __j + __l; #stmt })
             } else {
                 stmt
             }
@@ -928,9 +955,9 @@ fn emit_pass(
                     let label = label_ident(&idents[y.0 as usize]);
                     let fill = each(quote!(#id[__l] = #elsewhere;));
                     stmts.push(quote! {
-                        let mut #id: [F; #rt::LANES] = [<F as ::loss_core::Float>::ZERO; #rt::LANES];
+                        let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
                         #fill
-                        if #label >= __j && #label - __j < #rt::LANES {
+                        if #label >= __j && #label - __j < #width {
                             let __l = #label - __j;
                             #id[__l] = #at_label;
                         }
@@ -938,7 +965,7 @@ fn emit_pass(
                     continue;
                 }
                 let fill = each(quote!(#id[__l] = #x;));
-                stmts.push(quote!(let mut #id: [F; #rt::LANES] = [<F as ::loss_core::Float>::ZERO; #rt::LANES]; #fill));
+                stmts.push(quote!(let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width]; #fill));
             } else {
                 stmts.push(quote!(let #id: F = #x;));
             }
@@ -953,12 +980,37 @@ fn emit_pass(
             let Op::Reduce(kind, x) = g.op(r) else {
                 return internal("a pass reduction is a Reduce node");
             };
-            let v = element_ref(g, x, idents, at)?;
-            stmts.push(each(match kind {
-                Reduction::Sum => quote!(#acc.add(#lane, #v);),
-                Reduction::ShiftMax => quote!(#acc.max(#lane, #v);),
-                _ => quote!(#acc.max_nan(#lane, #v);),
-            }));
+            let method = match kind {
+                Reduction::Sum => quote!(add),
+                Reduction::ShiftMax => quote!(max),
+                _ => quote!(max_nan),
+            };
+            if chunk == Some(Chunk::Double) {
+                // The accumulators keep `LANES` lanes: the chunk's first half
+                // goes in, then its second, the order of two chunks of
+                // `LANES` (so the same bits as the other widths).
+                let first = element_ref(g, x, idents, at)?;
+                let shifted = quote!((__l + #rt::LANES));
+                let second = element_ref(
+                    g,
+                    x,
+                    idents,
+                    Elem {
+                        index: &shifted,
+                        lanes,
+                    },
+                )?;
+                stmts.push(quote! {
+                    for __l in 0..#rt::LANES { let __jj = __j + __l; #acc.#method(__l, #first); }
+                    for __l in 0..#rt::LANES {
+                        let __jj = __j + #rt::LANES + __l;
+                        #acc.#method(__l, #second);
+                    }
+                });
+            } else {
+                let v = element_ref(g, x, idents, at)?;
+                stmts.push(each(quote!(#acc.#method(#lane, #v);)));
+            }
         }
         for &(i, node) in writes {
             let ident = &idents[i.0 as usize];
@@ -979,23 +1031,19 @@ fn emit_pass(
     // In the blocked loop every row is re-borrowed as a fixed-size chunk, so
     // the lanes index it without bounds checks and the body vectorises;
     // `__jj` is the element's index in the row (for `onehot`).
-    let mut chunks = Vec::new();
+    let mut rows = Vec::new();
     let mut seen = HashSet::new();
-    let mut chunk = |row: Ident, mutable: bool| {
+    let mut row = |row: Ident, mutable: bool| {
         if seen.insert(row.to_string()) {
-            chunks.push(if mutable {
-                quote!(let #row: &mut [F; #rt::LANES] = #rt::chunk_mut(&mut *#row, __j);)
-            } else {
-                quote!(let #row: &[F; #rt::LANES] = #rt::chunk(#row, __j);)
-            });
+            rows.push((row, mutable));
         }
     };
     for &e in &pass.elements {
         if let Op::Input(i) = g.op(e) {
             let ident = &idents[i.0 as usize];
             match g.inputs[i.0 as usize].kind {
-                InputKind::Vector(_) => chunk(row_ident(ident), false),
-                InputKind::Weights(_) => chunk(ident.clone(), false),
+                InputKind::Vector(_) => row(row_ident(ident), false),
+                InputKind::Weights(_) => row(ident.clone(), false),
                 _ => {}
             }
         }
@@ -1008,20 +1056,52 @@ fn emit_pass(
     for i in grad_rows {
         let ident = &idents[i.0 as usize];
         match g.inputs[i.0 as usize].kind {
-            InputKind::Vector(_) => chunk(format_ident!("__d_{}_row", ident), true),
-            _ => chunk(grad_ident(ident), true),
+            InputKind::Vector(_) => row(format_ident!("__d_{}_row", ident), true),
+            _ => row(grad_ident(ident), true),
         }
     }
-    let blocked = body(quote!(__l), quote!(__l), true)?;
-    let tail = body(quote!(__j), quote!(0), false)?;
+    let chunks = |width: TokenStream| {
+        let rt = &rt;
+        rows.iter().map(move |(row, mutable)| {
+            if *mutable {
+                quote!(let #row: &mut [F; #width] = #rt::chunk_mut(&mut *#row, __j);)
+            } else {
+                quote!(let #row: &[F; #width] = #rt::chunk(#row, __j);)
+            }
+        })
+    };
+    let single = {
+        let views = chunks(Chunk::Single.width());
+        let body = body(Some(Chunk::Single))?;
+        quote!(#(#views)* #body __j += #rt::LANES;)
+    };
+    // Wide: chunks of two `LANES` while they fit, then at most one of
+    // `LANES`; the tail is the same either way.
+    let blocked = if wide {
+        let views = chunks(Chunk::Double.width());
+        let body = body(Some(Chunk::Double))?;
+        quote! {
+            while __j + #rt::WIDE <= #dim {
+                #(#views)*
+                #body
+                __j += #rt::WIDE;
+            }
+            if __j + #rt::LANES <= #dim {
+                #single
+            }
+        }
+    } else {
+        quote! {
+            while __j + #rt::LANES <= #dim {
+                #single
+            }
+        }
+    };
+    let tail = body(None)?;
     Ok(quote! {
         #(#init)*
         let mut __j = 0usize;
-        while __j + #rt::LANES <= #dim {
-            #(#chunks)*
-            #blocked
-            __j += #rt::LANES;
-        }
+        #blocked
         while __j < #dim {
             let __jj = __j;
             #tail
@@ -1029,6 +1109,24 @@ fn emit_pass(
         }
         #(#done)*
     })
+}
+
+/// The width of the row kernel's chunks: `LANES` elements, or two `LANES`
+/// where that fills a vector register (f32 at AVX-512).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    Single,
+    Double,
+}
+
+impl Chunk {
+    fn width(self) -> TokenStream {
+        let rt = rt();
+        match self {
+            Chunk::Single => quote!(#rt::LANES),
+            Chunk::Double => quote!(#rt::WIDE),
+        }
+    }
 }
 
 /// Where an element is read inside a pass: at `index`, and, with `lanes`,
