@@ -341,6 +341,13 @@ pub fn onehot_lane<F: Float>(j: u32, y: u32) -> F {
 }
 
 /// Independent accumulators, one per lane, combined pairwise at the end.
+///
+/// LLVM shapes the accumulators of a loop to suit what follows it: a tail
+/// that adds to lane 0 alone, or the pairwise combination, and it keeps them
+/// as pairs of lanes or single lanes instead of one vector register, with
+/// shuffles on every chunk. [`barrier`](Self::barrier) (before the tail) and
+/// the combining methods pass the lanes through [`core::hint::black_box`],
+/// which keeps the loop's shape its own, for one store and load per row.
 #[derive(Clone, Copy)]
 pub struct Lanes<F>(pub [F; LANES]);
 
@@ -354,6 +361,13 @@ impl<F: Float> Lanes<F> {
     #[inline(always)]
     pub fn neg_infinity() -> Self {
         Lanes([F::NEG_INFINITY; LANES])
+    }
+    /// The same lanes, opaque to the optimiser: the row kernel's loop over
+    /// whole chunks ends with it, so that LLVM keeps the accumulators of
+    /// that loop in vector registers.
+    #[inline(always)]
+    pub fn barrier(self) -> Self {
+        Lanes(core::hint::black_box(self.0))
     }
     /// Adds `x` to lane `l`.
     #[inline(always)]
@@ -377,7 +391,7 @@ impl<F: Float> Lanes<F> {
     /// The sum of the lanes, pairwise.
     #[inline(always)]
     pub fn sum(self) -> F {
-        let mut v = self.0;
+        let mut v = core::hint::black_box(self.0);
         let mut width = LANES;
         while width > 1 {
             width /= 2;
@@ -390,7 +404,7 @@ impl<F: Float> Lanes<F> {
     /// The maximum of the lanes, ignoring NaN.
     #[inline(always)]
     pub fn maximum(self) -> F {
-        self.0
+        core::hint::black_box(self.0)
             .iter()
             .fold(F::NEG_INFINITY, |m, &x| if x > m { x } else { m })
     }
@@ -398,7 +412,7 @@ impl<F: Float> Lanes<F> {
     #[inline(always)]
     pub fn maximum_nan(self) -> F {
         let mut m = F::NEG_INFINITY;
-        for &x in &self.0 {
+        for &x in &core::hint::black_box(self.0) {
             if x.is_nan() {
                 return x;
             }
