@@ -1295,10 +1295,10 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
                     quote!(#id)
                 }
             }
-            // An element of the column being computed, in the lanes' loop.
+            // An element of the column being computed, one per lane.
             (Shape::Vector(_), Site::Rows { column: true }) => {
                 let id = format_ident!("__e{}", n.0);
-                quote!(#id)
+                quote!(#id[__l])
             }
             (Shape::Vector(_), _) => return internal("a vector node used as a scalar"),
             (Shape::Scalar, _) => {

@@ -6,10 +6,10 @@
 //! The narrow kernel turns the batch on its side. It takes the rows of a
 //! block `LANES` at a time, one row per lane: the group's rows are copied
 //! transposed into a small buffer (`__t_x[j][l]` is number `j` of row `l`),
-//! each pass walks the columns, and for each column one loop over the lanes
-//! computes that element of every row; per-sample scalars and reductions are
-//! `[F; LANES]` arrays. LLVM vectorises the loops over the lanes: a row's
-//! `exp`, `ln` and division run for eight rows at once.
+//! each pass walks the columns, and every element, per-sample scalar and
+//! reduction is a `[F; LANES]` array computed by a short loop of its own
+//! over the lanes, the form LLVM vectorises: a row's `exp`, `ln` and
+//! division run for eight rows at once.
 //!
 //! The gradient rows are written into transposed buffers too, and copied
 //! out row by row for the group's live rows. Lanes past the end of the block
@@ -111,38 +111,25 @@ pub(super) fn group(
             }
         }
     }
-    // Consecutive per-sample steps share one loop over the lanes: LLVM
-    // vectorises it whole (one statement per loop would be a loop per
-    // operation, more work for the compiler and values through the stack).
-    let mut scalars = Vec::new();
-    let flush = |scalars: &mut Vec<(Ident, TokenStream)>, body: &mut Vec<TokenStream>| {
-        if scalars.is_empty() {
-            return;
-        }
-        let ids = scalars.iter().map(|(id, _)| id);
-        let fills = scalars.iter().map(|(id, e)| quote!(#id[__l] = #e;));
-        body.push(quote! {
-            #(let mut #ids: [F; #rt::LANES] = [#zero; #rt::LANES];)*
-            for __l in 0..#rt::LANES {
-                #(#fills)*
-            }
-        });
-        scalars.clear();
-    };
+    // Each per-sample step is an array filled by a loop of its own (see
+    // `emit_pass` for why not one loop for several).
     for step in &p.schedule.steps {
         match step {
             Step::Scalar(n) => {
                 let id = format_ident!("__s{}", n.0);
                 let e = fast_expr(g, *n, idents, Site::Rows { column: false })?;
-                scalars.push((id, e));
+                body.push(quote! {
+                    let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES];
+                    for __l in 0..#rt::LANES {
+                        #id[__l] = #e;
+                    }
+                });
             }
             Step::Pass(pass) => {
-                flush(&mut scalars, &mut body);
                 body.push(emit_pass(g, pass, &pass_writes(pass, writes), idents)?);
             }
         }
     }
-    flush(&mut scalars, &mut body);
     Ok(Group {
         buffers: quote!(#(#buffers)*),
         body: quote!(#(#body)*),
@@ -151,9 +138,13 @@ pub(super) fn group(
 }
 
 /// A pass of the narrow kernel: one accumulator per row (lane), a loop over
-/// the columns, and in it one loop over the lanes that computes the column's
-/// elements of every row, the form LLVM vectorises (the row kernel's loop
-/// over a row's elements, turned on its side).
+/// the columns, and in it a loop over the lanes per statement.
+///
+/// One loop over the lanes for the whole chain of a column's elements (the
+/// form of 0808e1e) vectorised only with one codegen unit: in a default
+/// release build (16 units, so ThinLTO's pipeline) LLVM unrolled it before
+/// vectorising and left it scalar, 3-4x slower (distillation at 32x10: 2.3
+/// against 8.7-10.1 us). Short loops of one statement vectorise either way.
 fn emit_pass(
     g: &Graph,
     pass: &Pass,
@@ -163,11 +154,13 @@ fn emit_pass(
     let rt = rt();
     let dim = dim_ident(pass.dim);
     let site = Site::Rows { column: true };
+    let zero = quote!(<F as ::loss_core::Float>::ZERO);
+    let each = |stmt: TokenStream| quote!(for __l in 0..#rt::LANES { #stmt });
     let mut init = Vec::new();
     let mut done = Vec::new();
-    let mut lanes = Vec::new();
+    let mut stmts = Vec::new();
     // Statements that add to one place from every lane, in lane order: a
-    // loop of their own, after the vectorised one.
+    // loop of their own, after the vectorised ones.
     let mut in_order = Vec::new();
     for &e in &pass.elements {
         let id = format_ident!("__e{}", e.0);
@@ -178,12 +171,13 @@ fn emit_pass(
             }
             None => fast_expr(g, e, idents, site)?,
         };
-        lanes.push(quote!(let #id: F = #x;));
+        let fill = each(quote!(#id[__l] = #x;));
+        stmts.push(quote!(let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES]; #fill));
     }
     for &(input, node) in &pass.stashes {
         let columns = grad_columns_ident(&idents[input.0 as usize]);
         let v = leaf_or_named(g, node, idents, site)?;
-        lanes.push(quote!(#columns[__j][__l] = #v;));
+        stmts.push(each(quote!(#columns[__j][__l] = #v;)));
     }
     for &r in &pass.reductions {
         let acc = format_ident!("__acc{}", r.0);
@@ -202,17 +196,17 @@ fn emit_pass(
                 // ties in f32).
                 init.push(quote!(let mut #acc = [#rt::Lanes::<F>::zeros(); #rt::LANES];));
                 done.push(quote!(let #result: [F; #rt::LANES] = #rt::row_sums(#acc);));
-                lanes.push(quote!(#acc[__part].add(__l, #v);));
+                stmts.push(each(quote!(#acc[__part].add(__l, #v);)));
             }
             // Lane `l` keeps row `l`'s maximum.
             Reduction::ShiftMax | Reduction::Max => {
                 init.push(quote!(let mut #acc = #rt::Lanes::<F>::neg_infinity();));
                 done.push(quote!(let #result: [F; #rt::LANES] = #acc.0;));
-                lanes.push(if kind == Reduction::ShiftMax {
+                stmts.push(each(if kind == Reduction::ShiftMax {
                     quote!(#acc.max(__l, #v);)
                 } else {
                     quote!(#acc.max_nan(__l, #v);)
-                });
+                }));
             }
             Reduction::LogSumExp => {
                 return internal("log-sum-exp must be expanded before emission")
@@ -225,7 +219,7 @@ fn emit_pass(
         match g.inputs[i.0 as usize].kind {
             InputKind::Vector(_) => {
                 let columns = grad_columns_ident(ident);
-                lanes.push(quote!(#columns[__j][__l] = __seeds[__l] * #v;));
+                stmts.push(each(quote!(#columns[__j][__l] = __seeds[__l] * #v;)));
             }
             // Shared weights: every kept row adds, in row order (the order
             // of the row kernel, so the same bits), from the lanes' values.
@@ -235,7 +229,7 @@ fn emit_pass(
                 init.push(
                     quote!(let mut #contribution = [<F as ::loss_core::Float>::ZERO; #rt::LANES];),
                 );
-                lanes.push(quote!(#contribution[__l] = __seeds[__l] * #v;));
+                stmts.push(each(quote!(#contribution[__l] = __seeds[__l] * #v;)));
                 in_order.push(quote! {
                     for __l in 0..#rt::LANES {
                         if __keep[__l] {
@@ -252,9 +246,7 @@ fn emit_pass(
         // it bounds `__j` for the compiler: no bounds checks on the columns.
         for __j in 0..#dim.min(#rt::NARROW) {
             let __part = #rt::partial(__j, #dim);
-            for __l in 0..#rt::LANES {
-                #(#lanes)*
-            }
+            #(#stmts)*
             #(#in_order)*
         }
         #(#done)*
