@@ -936,25 +936,17 @@ fn emit_pass(
                 // with that value, then, in the chunk that holds the label,
                 // patch its lane. No per-element index compare (64-bit
                 // compares and shuffles cost more than the exp they guard).
-                let by_label = match g.op(e) {
-                    Op::OneHot(y) => Some((
-                        y,
-                        quote!(<F as ::loss_core::Float>::ONE),
-                        quote!(<F as ::loss_core::Float>::ZERO),
-                    )),
-                    Op::Select(c, a, b) => match g.op(c) {
-                        Op::OneHot(y) => Some((
-                            y,
+                if let Some(y) = chosen_by_label(g, pass, e) {
+                    let (at_label, elsewhere) = match g.op(e) {
+                        Op::Select(_, a, b) => (
                             element_ref(g, a, idents, at)?,
                             element_ref(g, b, idents, at)?,
-                        )),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                if let (Some((y, at_label, elsewhere)), false) =
-                    (by_label, pass.loads.iter().any(|&(n, _)| n == e))
-                {
+                        ),
+                        _ => (
+                            quote!(<F as ::loss_core::Float>::ONE),
+                            quote!(<F as ::loss_core::Float>::ZERO),
+                        ),
+                    };
                     let label = label_ident(&idents[y.0 as usize]);
                     let fill = each(quote!(#id[__l] = #elsewhere;));
                     if !patch {
@@ -1151,24 +1143,30 @@ fn emit_pass(
     })
 }
 
-/// The labels by which `pass` chooses an element (`onehot(y)`, or a select
-/// on it), each once.
+/// The label by which element `e` of `pass` is chosen (`onehot(y)` itself,
+/// or a select on it), unless the pass loads `e` from a stash.
+fn chosen_by_label(g: &Graph, pass: &Pass, e: NodeId) -> Option<InputId> {
+    if pass.loads.iter().any(|&(n, _)| n == e) {
+        return None;
+    }
+    let onehot = match g.op(e) {
+        Op::Select(c, ..) => c,
+        _ => e,
+    };
+    match g.op(onehot) {
+        Op::OneHot(y) => Some(y),
+        _ => None,
+    }
+}
+
+/// The labels by which `pass` chooses elements, each once.
 fn pass_labels(g: &Graph, pass: &Pass, idents: &[Ident]) -> Vec<Ident> {
     let mut labels: Vec<InputId> = Vec::new();
     for &e in &pass.elements {
-        if pass.loads.iter().any(|&(n, _)| n == e) {
-            continue;
-        }
-        let y = match g.op(e) {
-            Op::OneHot(y) => y,
-            Op::Select(c, ..) => match g.op(c) {
-                Op::OneHot(y) => y,
-                _ => continue,
-            },
-            _ => continue,
-        };
-        if !labels.contains(&y) {
-            labels.push(y);
+        if let Some(y) = chosen_by_label(g, pass, e) {
+            if !labels.contains(&y) {
+                labels.push(y);
+            }
         }
     }
     labels
