@@ -12,7 +12,8 @@
 //! (default 40), `BENCH_REPS` (default 11), `BENCH_MAX_FOREIGN` (default
 //! 0.25), as the peers' scripts; `NO_BASELINE` skips the baseline build;
 //! `PLOT=file.svg` plots the dispatch build's throughput against C (run it
-//! with a sweep of sizes, see docs/performance.md). `floor_copy` (one
+//! with a sweep of sizes, see docs/performance.md; a relative path is taken
+//! from the workspace root, not from `loss-core/` where cargo runs benches). `floor_copy` (one
 //! streaming pass: read and write N×C) and `floor_exp` (one vectorised `exp`
 //! per element) are the floors the fused losses are compared with. Builds: `dispatch` is the default run-time
 //! dispatch, `baseline` holds the kernels to baseline x86-64 with
@@ -494,7 +495,14 @@ fn main() {
             "loss, f32, {threads} thread(s), run-time dispatch ({:?})",
             simd::detected()
         );
-        plot(&dispatch, &title, &path).expect("PLOT: writing the SVG");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(path);
+        let path = path.to_string_lossy();
+        if let Err(e) = plot(&dispatch, &title, &path) {
+            eprintln!("PLOT: could not write {path}: {e}");
+            std::process::exit(1);
+        }
         eprintln!("# wrote {path}");
     }
 }
