@@ -345,9 +345,10 @@ pub fn onehot_lane<F: Float>(j: u32, y: u32) -> F {
 /// LLVM shapes the accumulators of a loop to suit what follows it: a tail
 /// that adds to lane 0 alone, or the pairwise combination, and it keeps them
 /// as pairs of lanes or single lanes instead of one vector register, with
-/// shuffles on every chunk. [`barrier`](Self::barrier) (before the tail) and
-/// the combining methods pass the lanes through [`core::hint::black_box`],
-/// which keeps the loop's shape its own, for one store and load per row.
+/// shuffles on every chunk. [`barrier`](Self::barrier), which the row
+/// kernel's loop over whole chunks ends with (before its tail and the
+/// combination), passes the lanes through [`core::hint::black_box`] and so
+/// keeps the loop's shape its own, for one store and load per row.
 #[derive(Clone, Copy)]
 pub struct Lanes<F>(pub [F; LANES]);
 
@@ -391,7 +392,7 @@ impl<F: Float> Lanes<F> {
     /// The sum of the lanes, pairwise.
     #[inline(always)]
     pub fn sum(self) -> F {
-        let mut v = core::hint::black_box(self.0);
+        let mut v = self.0;
         let mut width = LANES;
         while width > 1 {
             width /= 2;
@@ -404,7 +405,7 @@ impl<F: Float> Lanes<F> {
     /// The maximum of the lanes, ignoring NaN.
     #[inline(always)]
     pub fn maximum(self) -> F {
-        core::hint::black_box(self.0)
+        self.0
             .iter()
             .fold(F::NEG_INFINITY, |m, &x| if x > m { x } else { m })
     }
@@ -412,7 +413,7 @@ impl<F: Float> Lanes<F> {
     #[inline(always)]
     pub fn maximum_nan(self) -> F {
         let mut m = F::NEG_INFINITY;
-        for &x in &core::hint::black_box(self.0) {
+        for &x in &self.0 {
             if x.is_nan() {
                 return x;
             }

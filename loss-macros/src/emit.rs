@@ -949,21 +949,18 @@ fn emit_pass(
                     };
                     let label = label_ident(&idents[y.0 as usize]);
                     let fill = each(quote!(#id[__l] = #elsewhere;));
-                    if !patch {
-                        stmts.push(quote! {
-                            let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
-                            #fill
-                        });
-                        continue;
-                    }
                     stmts.push(quote! {
                         let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
                         #fill
-                        if #label >= __j && #label - __j < #width {
-                            let __l = #label - __j;
-                            #id[__l] = #at_label;
-                        }
                     });
+                    if patch {
+                        stmts.push(quote! {
+                            if #label >= __j && #label - __j < #width {
+                                let __l = #label - __j;
+                                #id[__l] = #at_label;
+                            }
+                        });
+                    }
                     continue;
                 }
                 let fill = each(quote!(#id[__l] = #x;));
