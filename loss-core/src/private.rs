@@ -240,6 +240,25 @@ pub fn chunk_mut<F, const N: usize>(row: &mut [F], at: usize) -> &mut [F; N] {
         .unwrap_or_else(|_| unreachable!("a range of N numbers"))
 }
 
+/// Row `r` of a block's gradient rows (`width` numbers each) and the `S`
+/// rows after it, which the generated code borrows as scratch: their samples
+/// run later and overwrite them whole. The caller checks that the block has
+/// the rows (`r + S` below its row count).
+#[inline(always)]
+pub fn row_and_spares<F, const S: usize>(
+    block: &mut [F],
+    r: usize,
+    width: usize,
+) -> (&mut [F], [&mut [F]; S]) {
+    let (row, mut rest) = block[r * width..].split_at_mut(width);
+    let spares = core::array::from_fn(|_| {
+        let (spare, after) = core::mem::take(&mut rest).split_at_mut(width);
+        rest = after;
+        spare
+    });
+    (row, spares)
+}
+
 /// The widest rows the narrow kernel takes (the generated code's path for
 /// short rows, `LANES` rows at a time with one row per lane): past it, one
 /// row at a time in vector chunks is faster (docs/performance.md).

@@ -664,3 +664,67 @@ fn runtime_errors_name_the_input_and_write_nothing() {
     let e = ce::value(Rows::<f64>::new(&[], 2, 0), &[0usize, 0]).unwrap_err();
     assert!(matches!(e, LossError::EmptyDim { dim: "C", .. }), "{e}");
 }
+
+/// A sample's gradient row does not depend on where it sits in its block:
+/// the last rows of a block, which have no spare rows after them to keep
+/// exponentials in, recompute them, to the same bits.
+#[test]
+fn a_row_gives_the_same_bits_wherever_it_sits_in_its_block() {
+    fn check<F: loss_core::Float + std::fmt::Debug>(s1: &[F], t1: &[F], y1: usize, what: &str) {
+        // 70 rows: blocks of 32, 32 and 6.
+        let (n, c) = (70, s1.len());
+        let s: Vec<F> = s1.iter().copied().cycle().take(n * c).collect();
+        let t: Vec<F> = t1.iter().copied().cycle().take(n * c).collect();
+        let y = vec![y1; n];
+        let (alpha, beta, temp) = (F::from_f64(0.3), F::from_f64(0.7), F::from_f64(4.0));
+        let mut g = vec![F::ZERO; n * c];
+        distill::value_and_grad(
+            Rows::new(&s, n, c),
+            Rows::new(&t, n, c),
+            &y,
+            alpha,
+            beta,
+            temp,
+            &mut g,
+        )
+        .unwrap();
+        let mut g2 = vec![F::ZERO; n * c];
+        let mut dt = F::ZERO;
+        distill_temp::value_and_grad(
+            Rows::new(&s, n, c),
+            Rows::new(&t, n, c),
+            &y,
+            alpha,
+            beta,
+            temp,
+            &mut g2,
+            &mut dt,
+        )
+        .unwrap();
+        for grad in [&g, &g2] {
+            let first = &grad[..c];
+            assert!(first.iter().all(|x| x.is_finite()), "{what}");
+            for (i, row) in grad.chunks_exact(c).enumerate() {
+                let same = row
+                    .iter()
+                    .zip(first)
+                    .all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits());
+                assert!(
+                    same,
+                    "{what}: row {i} differs from row 0\n{row:?}\n{first:?}"
+                );
+            }
+        }
+    }
+    let mut rng = Rng::new(11);
+    // Narrow kernel, row kernel with a tail, wide chunks.
+    for c in [10, 37, 1000] {
+        let s = rng.vec(c, -8.0, 8.0);
+        let t = rng.vec(c, -8.0, 8.0);
+        let y = rng.below(c);
+        check(&s, &t, y, &format!("f64, C = {c}"));
+        let s: Vec<f32> = s.iter().map(|&x| x as f32).collect();
+        let t: Vec<f32> = t.iter().map(|&x| x as f32).collect();
+        check(&s, &t, y, &format!("f32, C = {c}"));
+    }
+}

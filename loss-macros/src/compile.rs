@@ -12,6 +12,11 @@ use crate::parse::{self, Declaration};
 use crate::schedule::{schedule, Output};
 use crate::{diff, lower, rewrite};
 
+/// The most spare gradient rows a sample may borrow from the samples after
+/// it to keep transcendentals for its gradient pass (the samples that do not
+/// have that many rows left in their block recompute them).
+const SPARE_ROWS: usize = 3;
+
 /// Expands a `loss!` invocation: the generated modules, or compile errors
 /// pointing at the user's tokens.
 pub fn loss(tokens: TokenStream) -> TokenStream {
@@ -67,26 +72,24 @@ pub fn declaration(decl: &Declaration) -> syn::Result<TokenStream> {
     let g = &compiled.fast;
     let value = Program {
         graph: g,
-        schedule: schedule(g, &[Output::Scalar(compiled.value)]),
+        schedule: schedule(g, &[Output::Scalar(compiled.value)], 0),
+        spared: None,
         value: compiled.value,
         grads: vec![],
     };
-    let mut outputs = vec![Output::Scalar(compiled.value)];
-    for &(input, node) in &compiled.grads {
-        outputs.push(match g.inputs[input.0 as usize].kind {
-            InputKind::Vector(dim) | InputKind::Weights(dim) => Output::Row { input, dim, node },
-            _ => Output::Scalar(node),
-        });
-    }
+    let outputs = compiled.outputs();
+    let spared = schedule(g, &outputs, SPARE_ROWS);
     let grad = Program {
         graph: g,
-        schedule: schedule(g, &outputs),
+        schedule: schedule(g, &outputs, 0),
+        spared: (spared.spares() > 0).then_some(spared),
         value: compiled.value,
         grads: compiled.grads.clone(),
     };
     let denominator = compiled.denominator.as_ref().map(|(dg, d)| Program {
         graph: dg,
-        schedule: schedule(dg, &[Output::Scalar(*d)]),
+        schedule: schedule(dg, &[Output::Scalar(*d)], 0),
+        spared: None,
         value: *d,
         grads: vec![],
     });
@@ -163,6 +166,23 @@ impl Compiled {
     }
 }
 
+impl Compiled {
+    /// What `value_and_grad` computes per sample: the loss and each
+    /// gradient (a row for vector inputs and weights).
+    pub fn outputs(&self) -> Vec<Output> {
+        let mut outputs = vec![Output::Scalar(self.value)];
+        for &(input, node) in &self.grads {
+            outputs.push(match self.fast.inputs[input.0 as usize].kind {
+                InputKind::Vector(dim) | InputKind::Weights(dim) => {
+                    Output::Row { input, dim, node }
+                }
+                _ => Output::Scalar(node),
+            });
+        }
+        outputs
+    }
+}
+
 /// The body as the user wrote it, spaced like rustfmt would.
 fn formula_text(body: &syn::Expr) -> String {
     // The compiler's printer may break long lines: fold all white space first.
@@ -233,6 +253,54 @@ mod tests {
         let naive =
             compile(quote! { fn ce(#[grad] z: Vector<C>, y: Class<C>) { -ln(softmax(z)[y]) } });
         assert_eq!(naive.gradient_text[0].1, "softmax(z) - onehot(y)");
+    }
+
+    /// Distillation takes three exps per element (`s`, `t/T`, `s/T`) in its
+    /// sum pass. The gradient pass reads one back from the sample's gradient
+    /// row; with spare rows it reads all three and evaluates none.
+    #[test]
+    fn distillation_keeps_its_three_exponentials_for_the_gradient_pass() {
+        use crate::ir::{Binary, Op};
+        use crate::schedule::{Schedule, Slot, Step};
+        let c = compile(quote! {
+            fn d(#[grad] s: Vector<C>, t: Vector<C>, y: Class<C>, alpha: Scalar, beta: Scalar, temp: Scalar) {
+                alpha * cross_entropy(s, y) + beta * temp.powi(2) * kl_div(softmax(t / temp), softmax(s / temp))
+            }
+        });
+        let last = |s: &Schedule| match s.steps.iter().rev().find(|s| matches!(s, Step::Pass(_))) {
+            Some(Step::Pass(p)) => (p.loads.clone(), p.elements.clone()),
+            _ => panic!("no pass"),
+        };
+        // The exps a pass evaluates: the loaded ones are leaves of it.
+        let evaluated_exps = |loads: &[(NodeId, Slot)], elements: &[NodeId]| {
+            elements
+                .iter()
+                .filter(|&&e| matches!(c.fast.op(e), Op::Binary(Binary::ExpDiff, ..)))
+                .filter(|&&e| !loads.iter().any(|&(n, _)| n == e))
+                .count()
+        };
+        let plain = schedule(&c.fast, &c.outputs(), 0);
+        let (loads, elements) = last(&plain);
+        assert_eq!(loads.len(), 1);
+        assert_eq!(plain.spares(), 0);
+        assert_eq!(evaluated_exps(&loads, &elements), 2);
+
+        let spared = schedule(&c.fast, &c.outputs(), SPARE_ROWS);
+        let (loads, elements) = last(&spared);
+        let slots: Vec<Slot> = loads.iter().map(|&(_, slot)| slot).collect();
+        let s = crate::ir::InputId(0);
+        let own_then_spares: Vec<Slot> = (0..3).map(|spare| Slot { input: s, spare }).collect();
+        assert_eq!(slots, own_then_spares);
+        assert_eq!(spared.spares(), 2);
+        assert_eq!(spared.spare_rows, vec![(s, 2)]);
+        assert_eq!(evaluated_exps(&loads, &elements), 0);
+    }
+
+    #[test]
+    fn cross_entropy_needs_no_spare_row() {
+        let c =
+            compile(quote! { fn ce(#[grad] z: Vector<C>, y: Class<C>) { cross_entropy(z, y) } });
+        assert_eq!(schedule(&c.fast, &c.outputs(), SPARE_ROWS).spares(), 0);
     }
 
     #[test]

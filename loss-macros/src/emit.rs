@@ -16,7 +16,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::ir::{Binary, DimId, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
-use crate::schedule::{Pass, Schedule, Step};
+use crate::schedule::{Pass, Schedule, Slot, Step};
 
 mod narrow;
 
@@ -60,6 +60,10 @@ pub struct Plan<'a> {
 pub struct Program<'a> {
     pub graph: &'a Graph,
     pub schedule: Schedule,
+    /// The same work keeping more stashes in spare gradient rows (see
+    /// `Slot`), where there is more than one to keep: run by the samples
+    /// that have the rows.
+    pub spared: Option<Schedule>,
     /// The per-sample loss (or denominator).
     pub value: NodeId,
     /// The gradient of each `#[grad]` input.
@@ -363,7 +367,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     // The weighted mean's denominator: its own pass over the batch.
     let mut prologue = Vec::new();
     if let Some(den) = &plan.denominator {
-        let body = sample_body(den, idents, &[], false, false)?;
+        let body = sample_body(den, &den.schedule, idents, &[], false, false)?;
         let hoisted = hoisted(den, idents)?;
         let v = scalar_ref(den.graph, den.value, idents)?;
         prologue.push(quote! {
@@ -466,8 +470,32 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             }
         }
     }
-    let body = sample_body(program, idents, &row_writes, with_grad, false)?;
-    let wide_body = sample_body(program, idents, &row_writes, with_grad, true)?;
+    let body = sample_body(
+        program,
+        &program.schedule,
+        idents,
+        &row_writes,
+        with_grad,
+        false,
+    )?;
+    let wide_body = sample_body(
+        program,
+        &program.schedule,
+        idents,
+        &row_writes,
+        with_grad,
+        true,
+    )?;
+    // Where a schedule keeps more stashes in spare rows, the samples that
+    // have the rows in their block run it; the last few recompute.
+    let spared = match program.spared.as_ref().filter(|_| with_grad) {
+        Some(spared) => Some((
+            spared.spares(),
+            sample_body(program, spared, idents, &row_writes, with_grad, false)?,
+            sample_body(program, spared, idents, &row_writes, with_grad, true)?,
+        )),
+        None => None,
+    };
     let hoisted = hoisted(program, idents)?;
     let (value_init, value_result) = match plan.reduce {
         Reduce::None => (quote!(), quote!(Ok(()))),
@@ -564,7 +592,16 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         buffers: narrow_buffers,
         body: narrow_body,
         scatter: narrow_scatter,
-    } = narrow::group(program, idents, &row_writes, with_grad)?;
+    } = narrow::group(
+        program,
+        match &program.spared {
+            Some(spared) if with_grad => spared,
+            _ => &program.schedule,
+        },
+        idents,
+        &row_writes,
+        with_grad,
+    )?;
     let widths = dims.iter().map(|&d| dim_ident(d));
     let seeds = match (uses_seed, plan.reduce) {
         (false, _) => quote!(),
@@ -612,6 +649,35 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             __first += #rt::LANES;
         }
     };
+    let finish_row = quote!(#value_add #(#per_sample_out)*);
+    let row_work = match &spared {
+        None => quote! {
+            if __wide {
+                #wide_body
+                #finish_row
+            } else {
+                #body
+                #finish_row
+            }
+        },
+        Some((spares, spared_body, spared_wide_body)) => quote! {
+            if __r + #spares < __end - __start {
+                if __wide {
+                    #spared_wide_body
+                    #finish_row
+                } else {
+                    #spared_body
+                    #finish_row
+                }
+            } else if __wide {
+                #wide_body
+                #finish_row
+            } else {
+                #body
+                #finish_row
+            }
+        },
+    };
     let run_blocks = quote! {
         let [#(mut #totals),*] = #rt::#block_fn(
             __n,
@@ -643,15 +709,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                                 continue;
                             }
                             #seed_row
-                            if __wide {
-                                #wide_body
-                                #value_add
-                                #(#per_sample_out)*
-                            } else {
-                                #body
-                                #value_add
-                                #(#per_sample_out)*
-                            }
+                            #row_work
                         }
                         [#(#totals),*]
                     })
@@ -775,6 +833,7 @@ fn hoisted(p: &Program<'_>, idents: &[Ident]) -> Result<Vec<TokenStream>> {
 /// passes in chunks of `LANES` elements, or of two `LANES` with `wide`.
 fn sample_body(
     p: &Program<'_>,
+    schedule: &Schedule,
     idents: &[Ident],
     writes: &[(InputId, NodeId)],
     with_grad: bool,
@@ -812,12 +871,35 @@ fn sample_body(
                 let blk = block_ident(ident);
                 let row = format_ident!("__d_{}_row", ident);
                 let dim = dim_ident(d);
-                out.push(quote!(let #row: &mut [F] = &mut #blk[__r * #dim..(__r + 1) * #dim];));
+                let spares = schedule
+                    .spare_rows
+                    .iter()
+                    .find(|&&(input, _)| input == i)
+                    .map_or(0, |&(_, k)| k);
+                if spares == 0 {
+                    out.push(quote!(let #row: &mut [F] = &mut #blk[__r * #dim..(__r + 1) * #dim];));
+                } else {
+                    let spare =
+                        (1..=spares).map(|spare| slot_row_ident(Slot { input: i, spare }, idents));
+                    out.push(quote! {
+                        let (#row, [#(#spare),*]) = #rt::row_and_spares::<F, #spares>(&mut *#blk, __r, #dim);
+                    });
+                }
             }
         }
     }
+    if let Some(&(input, _)) = schedule
+        .spare_rows
+        .iter()
+        .find(|&&(input, _)| !writes.iter().any(|&(i, _)| i == input))
+    {
+        return internal(format!(
+            "spare rows of input {} that writes no row",
+            input.0
+        ));
+    }
     // Writes are placed by the schedule; match them to the requested ones.
-    for step in &p.schedule.steps {
+    for step in &schedule.steps {
         match step {
             Step::Scalar(n) => {
                 let id = format_ident!("__s{}", n.0);
@@ -924,8 +1006,8 @@ fn emit_pass(
         for &e in &pass.elements {
             let id = format_ident!("__e{}", e.0);
             let x = match pass.loads.iter().find(|&&(n, _)| n == e) {
-                Some(&(_, input)) => {
-                    let row = format_ident!("__d_{}_row", idents[input.0 as usize]);
+                Some(&(_, slot)) => {
+                    let row = slot_row_ident(slot, idents);
                     quote!(#row[#j])
                 }
                 None => fast_expr(g, e, idents, Site::Element(at))?,
@@ -969,8 +1051,8 @@ fn emit_pass(
                 stmts.push(quote!(let #id: F = #x;));
             }
         }
-        for &(input, node) in &pass.stashes {
-            let row = format_ident!("__d_{}_row", idents[input.0 as usize]);
+        for &(slot, node) in &pass.stashes {
+            let row = slot_row_ident(slot, idents);
             let v = element_ref(g, node, idents, at)?;
             stmts.push(each(quote!(#row[#j] = #v;)));
         }
@@ -1048,17 +1130,16 @@ fn emit_pass(
             }
         }
     }
-    let grad_rows = writes
-        .iter()
-        .chain(&pass.stashes)
-        .map(|&(i, _)| i)
-        .chain(pass.loads.iter().map(|&(_, i)| i));
-    for i in grad_rows {
+    for &(i, _) in writes {
         let ident = &idents[i.0 as usize];
         match g.inputs[i.0 as usize].kind {
             InputKind::Vector(_) => row(format_ident!("__d_{}_row", ident), true),
             _ => row(grad_ident(ident), true),
         }
+    }
+    let slots = pass.stashes.iter().map(|&(slot, _)| slot);
+    for slot in slots.chain(pass.loads.iter().map(|&(_, slot)| slot)) {
+        row(slot_row_ident(slot, idents), true);
     }
     let chunks = |width: TokenStream| {
         let rt = &rt;
@@ -1138,6 +1219,16 @@ fn emit_pass(
         }
         #(#done)*
     })
+}
+
+/// The row-kernel row a stash slot is: the sample's gradient row, or its
+/// `k`-th spare (the gradient row of the sample `k` rows on).
+fn slot_row_ident(slot: Slot, idents: &[Ident]) -> Ident {
+    let ident = &idents[slot.input.0 as usize];
+    match slot.spare {
+        0 => format_ident!("__d_{}_row", ident),
+        k => format_ident!("__spare{}_{}_row", k, ident),
+    }
 }
 
 /// The label by which element `e` of `pass` is chosen (`onehot(y)` itself,

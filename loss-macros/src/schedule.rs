@@ -31,6 +31,18 @@ pub enum Output {
     },
 }
 
+/// Where a stashed element waits for the pass that reads it back: a
+/// gradient row of a vector input, which is free memory until the pass that
+/// writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Slot {
+    pub input: InputId,
+    /// 0: the row's own gradient row. `k >= 1`: the gradient row `k` rows
+    /// further on in the block (not yet written: rows run in order), or in
+    /// the narrow kernel a buffer of its own.
+    pub spare: usize,
+}
+
 /// One pass over the elements of a dim.
 #[derive(Debug)]
 pub struct Pass {
@@ -41,12 +53,12 @@ pub struct Pass {
     pub reductions: Vec<NodeId>,
     /// Gradient rows written in this pass: `(input, node)`.
     pub writes: Vec<(InputId, NodeId)>,
-    /// Elements this pass stores in a gradient row for a later pass to read
-    /// back instead of recomputing: `(input, node)`.
-    pub stashes: Vec<(InputId, NodeId)>,
-    /// Elements this pass reads from a gradient row where an earlier pass
-    /// stashed them: `(node, input)`.
-    pub loads: Vec<(NodeId, InputId)>,
+    /// Elements this pass stores for a later pass to read back instead of
+    /// recomputing: `(slot, node)`.
+    pub stashes: Vec<(Slot, NodeId)>,
+    /// Elements this pass reads back where an earlier pass stashed them:
+    /// `(node, slot)`.
+    pub loads: Vec<(NodeId, Slot)>,
 }
 
 /// One step of a sample's computation.
@@ -65,6 +77,8 @@ pub struct Schedule {
     pub hoisted: Vec<NodeId>,
     /// A sample's steps, in order.
     pub steps: Vec<Step>,
+    /// The spare gradient rows the stashes use, per input: `(input, count)`.
+    pub spare_rows: Vec<(InputId, usize)>,
 }
 
 impl Pass {
@@ -88,10 +102,18 @@ impl Schedule {
             .filter(|s| matches!(s, Step::Pass(_)))
             .count()
     }
+
+    /// How many rows after a sample's own the stashes use (the most of any
+    /// input): the sample can run this schedule only where the block has
+    /// that many rows left.
+    pub fn spares(&self) -> usize {
+        self.spare_rows.iter().map(|&(_, k)| k).max().unwrap_or(0)
+    }
 }
 
-/// Plans the computation of `outputs`.
-pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
+/// Plans the computation of `outputs`, stashing elements in at most
+/// `spares` spare gradient rows per input besides the row's own.
+pub fn schedule(g: &Graph, outputs: &[Output], spares: usize) -> Schedule {
     let roots: Vec<NodeId> = outputs
         .iter()
         .map(|o| match *o {
@@ -156,7 +178,7 @@ pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
     for pass in passes.values_mut() {
         pass.elements = vector_closure(g, &pass_seeds(g, pass), &[]);
     }
-    stash_transcendentals(g, &mut passes);
+    let spare_rows = stash_transcendentals(g, &mut passes, spares);
 
     let is_computed_scalar = |n: NodeId| {
         g.shape(n) == Shape::Scalar
@@ -189,7 +211,11 @@ pub fn schedule(g: &Graph, outputs: &[Output]) -> Schedule {
             ));
         }
     }
-    Schedule { hoisted, steps }
+    Schedule {
+        hoisted,
+        steps,
+        spare_rows,
+    }
 }
 
 /// What a pass must compute: its reductions' operands and its writes.
@@ -244,9 +270,17 @@ fn transcendental_cost(g: &Graph, n: NodeId) -> usize {
 /// The gradient row of a vector input is free memory until the pass that
 /// writes it: an earlier pass over the same dim stores there the costliest
 /// element both passes compute (`exp(z - max)` of a softmax, typically), and
-/// the writing pass reads it back instead of evaluating it again.
-fn stash_transcendentals(g: &Graph, passes: &mut BTreeMap<(usize, DimId), Pass>) {
+/// the writing pass reads it back instead of evaluating it again. With
+/// `spares`, the next costliest go to the gradient rows of the following
+/// samples (distillation's `exp(t/T - max)` and `exp(z/T - max)`), which are
+/// free too until those samples run. Returns the spare rows used per input.
+fn stash_transcendentals(
+    g: &Graph,
+    passes: &mut BTreeMap<(usize, DimId), Pass>,
+    spares: usize,
+) -> Vec<(InputId, usize)> {
     let keys: Vec<(usize, DimId)> = passes.keys().copied().collect();
+    let mut spare_rows: BTreeMap<InputId, usize> = BTreeMap::new();
     for &late in &keys {
         let rows: Vec<InputId> = passes[&late]
             .writes
@@ -256,7 +290,13 @@ fn stash_transcendentals(g: &Graph, passes: &mut BTreeMap<(usize, DimId), Pass>)
             })
             .map(|&(i, _)| i)
             .collect();
-        for input in rows {
+        let own = rows.iter().map(|&input| Slot { input, spare: 0 });
+        let spare = rows.first().into_iter().flat_map(|&input| {
+            let used = spare_rows.get(&input).copied().unwrap_or(0);
+            (used + 1..=spares).map(move |spare| Slot { input, spare })
+        });
+        let slots: Vec<Slot> = own.chain(spare).collect();
+        for slot in slots {
             let best = keys
                 .iter()
                 .filter(|&&(l, d)| d == late.1 && l < late.0)
@@ -274,19 +314,23 @@ fn stash_transcendentals(g: &Graph, passes: &mut BTreeMap<(usize, DimId), Pass>)
                 .filter(|&(cost, ..)| cost > 0)
                 .max();
             let Some((_, std::cmp::Reverse(node), early)) = best else {
-                continue;
+                break;
             };
+            if slot.spare > 0 {
+                spare_rows.insert(slot.input, slot.spare);
+            }
             passes
                 .get_mut(&early)
                 .expect("key from the map")
                 .stashes
-                .push((input, node));
+                .push((slot, node));
             let pass = passes.get_mut(&late).expect("key from the map");
-            pass.loads.push((node, input));
+            pass.loads.push((node, slot));
             let leaves: Vec<NodeId> = pass.loads.iter().map(|&(n, _)| n).collect();
             pass.elements = vector_closure(g, &pass_seeds(g, pass), &leaves);
         }
     }
+    spare_rows.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -318,6 +362,7 @@ mod tests {
                     node: roots[1],
                 },
             ],
+            2,
         );
         assert_eq!(s.passes(), 3, "{s:#?}");
         let Some(Step::Pass(last)) = s.steps.iter().rev().find(|s| matches!(s, Step::Pass(_)))
@@ -333,6 +378,8 @@ mod tests {
             matches!(g.op(last.loads[0].0), Op::Binary(Binary::ExpDiff, ..)),
             "{last:#?}"
         );
+        // One exp per element: nothing left for a spare row.
+        assert_eq!(s.spares(), 0, "{s:#?}");
     }
 
     #[test]
@@ -346,7 +393,7 @@ mod tests {
         let e = g.intern(Op::Unary(Unary::Exp, z));
         let b = g.intern(Op::Reduce(Reduction::Max, e));
         let total = g.intern(Op::Binary(Binary::Add, a, b));
-        let s = schedule(&g, &[Output::Scalar(total)]);
+        let s = schedule(&g, &[Output::Scalar(total)], 0);
         assert_eq!(s.passes(), 1);
         assert_eq!(s.hoisted, vec![inv]);
     }

@@ -27,7 +27,7 @@ use super::{
     pass_writes, rt, used_inputs, Program, Result, Site,
 };
 use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
-use crate::schedule::{Pass, Step};
+use crate::schedule::{Pass, Schedule, Slot, Step};
 
 /// The transposed rows of a vector input in a group (`[[F; LANES]; NARROW]`).
 pub(super) fn columns_ident(input: &Ident) -> Ident {
@@ -37,6 +37,17 @@ pub(super) fn columns_ident(input: &Ident) -> Ident {
 /// The transposed gradient rows of a `#[grad]` vector input in a group.
 fn grad_columns_ident(input: &Ident) -> Ident {
     format_ident!("__g_{}", input)
+}
+
+/// Where a stash slot is in a group: the transposed gradient rows, or for a
+/// spare, a transposed buffer of its own (a group's rows are short: there is
+/// always room).
+fn slot_columns_ident(slot: Slot, idents: &[Ident]) -> Ident {
+    let ident = &idents[slot.input.0 as usize];
+    match slot.spare {
+        0 => grad_columns_ident(ident),
+        k => format_ident!("__g{}_{}", k, ident),
+    }
 }
 
 /// What the narrow kernel needs around the group loop that `fast_fn` writes.
@@ -51,9 +62,11 @@ pub(super) struct Group {
     pub scatter: TokenStream,
 }
 
-/// The narrow kernel for `p`, writing the gradients `writes`.
+/// The narrow kernel for `p` following `schedule`, writing the gradients
+/// `writes`.
 pub(super) fn group(
     p: &Program<'_>,
+    schedule: &Schedule,
     idents: &[Ident],
     writes: &[(InputId, NodeId)],
     with_grad: bool,
@@ -111,9 +124,17 @@ pub(super) fn group(
             }
         }
     }
+    for &(input, spares) in &schedule.spare_rows {
+        for spare in 1..=spares {
+            let columns = slot_columns_ident(Slot { input, spare }, idents);
+            buffers.push(quote! {
+                let mut #columns = [[#zero; #rt::LANES]; #rt::NARROW];
+            });
+        }
+    }
     // Each per-sample step is an array filled by a loop of its own (see
     // `emit_pass` for why not one loop for several).
-    for step in &p.schedule.steps {
+    for step in &schedule.steps {
         match step {
             Step::Scalar(n) => {
                 let id = format_ident!("__s{}", n.0);
@@ -165,8 +186,8 @@ fn emit_pass(
     for &e in &pass.elements {
         let id = format_ident!("__e{}", e.0);
         let x = match pass.loads.iter().find(|&&(n, _)| n == e) {
-            Some(&(_, input)) => {
-                let columns = grad_columns_ident(&idents[input.0 as usize]);
+            Some(&(_, slot)) => {
+                let columns = slot_columns_ident(slot, idents);
                 quote!(#columns[__j][__l])
             }
             None => fast_expr(g, e, idents, site)?,
@@ -174,8 +195,8 @@ fn emit_pass(
         let fill = each(quote!(#id[__l] = #x;));
         stmts.push(quote!(let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES]; #fill));
     }
-    for &(input, node) in &pass.stashes {
-        let columns = grad_columns_ident(&idents[input.0 as usize]);
+    for &(slot, node) in &pass.stashes {
+        let columns = slot_columns_ident(slot, idents);
         let v = leaf_or_named(g, node, idents, site)?;
         stmts.push(each(quote!(#columns[__j][__l] = #v;)));
     }
