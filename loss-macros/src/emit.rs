@@ -1151,15 +1151,16 @@ fn emit_pass(
             }
         })
     };
-    // A wide chunk's body, in two versions where the pass chooses by a
-    // label: the patch indexes the chunk's arrays with a variable, which
-    // moves them out of registers to the stack (cross-entropy's gradient at
-    // 1024x1000 ran 1.6x slower at AVX-512), so only the chunk that holds a
-    // label runs it. Chunks of `LANES` keep one body: at AVX2 the split
-    // measured slower (1.2x), not faster.
+    // A chunk's body, in two versions where the pass chooses by a label:
+    // the patch indexes the chunk's arrays with a variable, which moves them
+    // out of registers to the stack (cross-entropy's gradient at 1024x1000
+    // ran 1.6x slower at AVX-512, 1.1x at AVX2), so only the chunk that
+    // holds a label runs it. (A compare of each lane with the label's lane
+    // instead of the store: LLVM folds it into one scalar branch per lane,
+    // 1.5x slower again.)
     let labels = pass_labels(g, pass, idents);
     let chunk_body = |chunk: Chunk| -> Result<TokenStream> {
-        if labels.is_empty() || chunk == Chunk::Single {
+        if labels.is_empty() {
             return body(Some(chunk), true);
         }
         let plain = body(Some(chunk), false)?;
