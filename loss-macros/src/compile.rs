@@ -164,9 +164,7 @@ impl Compiled {
             gradient_text,
         }
     }
-}
 
-impl Compiled {
     /// What `value_and_grad` computes per sample: the loss and each
     /// gradient (a row for vector inputs and weights).
     pub fn outputs(&self) -> Vec<Output> {

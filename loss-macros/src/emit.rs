@@ -150,6 +150,11 @@ fn grad_ident(input: &Ident) -> Ident {
     format_ident!("__d_{}", input)
 }
 
+/// A sample's gradient row of a vector input, in the row kernel.
+fn grad_row_ident(input: &Ident) -> Ident {
+    format_ident!("__d_{}_row", input)
+}
+
 /// The block of rows of a per-row output (a gradient, the losses) that a
 /// block of the batch writes.
 fn block_ident(input: &Ident) -> Ident {
@@ -486,9 +491,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         with_grad,
         true,
     )?;
-    // Where a schedule keeps more stashes in spare rows, the samples that
-    // have the rows in their block run it; the last few recompute.
-    let spared = match program.spared.as_ref().filter(|_| with_grad) {
+    // Where a schedule keeps more stashes in spare rows (only a gradient
+    // program has one), the samples that have the rows in their block run
+    // it; the last few recompute.
+    let spared = match &program.spared {
         Some(spared) => Some((
             spared.spares(),
             sample_body(program, spared, idents, &row_writes, with_grad, false)?,
@@ -594,10 +600,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         scatter: narrow_scatter,
     } = narrow::group(
         program,
-        match &program.spared {
-            Some(spared) if with_grad => spared,
-            _ => &program.schedule,
-        },
+        program.spared.as_ref().unwrap_or(&program.schedule),
         idents,
         &row_writes,
         with_grad,
@@ -649,34 +652,34 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             __first += #rt::LANES;
         }
     };
-    let finish_row = quote!(#value_add #(#per_sample_out)*);
-    let row_work = match &spared {
-        None => quote! {
+    // The row's value and per-sample outputs name the body's results, so
+    // they go in each body's scope.
+    let by_width = |body: &TokenStream, wide_body: &TokenStream| {
+        quote! {
             if __wide {
                 #wide_body
-                #finish_row
+                #value_add
+                #(#per_sample_out)*
             } else {
                 #body
-                #finish_row
+                #value_add
+                #(#per_sample_out)*
             }
-        },
-        Some((spares, spared_body, spared_wide_body)) => quote! {
-            if __r + #spares < __end - __start {
-                if __wide {
-                    #spared_wide_body
-                    #finish_row
+        }
+    };
+    let plain_row = by_width(&body, &wide_body);
+    let row_work = match &spared {
+        None => plain_row,
+        Some((spares, spared_body, spared_wide_body)) => {
+            let spared_row = by_width(spared_body, spared_wide_body);
+            quote! {
+                if __r + #spares < __end - __start {
+                    #spared_row
                 } else {
-                    #spared_body
-                    #finish_row
+                    #plain_row
                 }
-            } else if __wide {
-                #wide_body
-                #finish_row
-            } else {
-                #body
-                #finish_row
             }
-        },
+        }
     };
     let run_blocks = quote! {
         let [#(mut #totals),*] = #rt::#block_fn(
@@ -869,7 +872,7 @@ fn sample_body(
             let ident = &idents[i.0 as usize];
             if let InputKind::Vector(d) = g.inputs[i.0 as usize].kind {
                 let blk = block_ident(ident);
-                let row = format_ident!("__d_{}_row", ident);
+                let row = grad_row_ident(ident);
                 let dim = dim_ident(d);
                 let spares = schedule
                     .spare_rows
@@ -1099,7 +1102,7 @@ fn emit_pass(
             let v = element_ref(g, node, idents, at)?;
             stmts.push(each(match g.inputs[i.0 as usize].kind {
                 InputKind::Vector(_) => {
-                    let row = format_ident!("__d_{}_row", ident);
+                    let row = grad_row_ident(ident);
                     quote!(#row[#j] = __seed * #v;)
                 }
                 _ => {
@@ -1133,7 +1136,7 @@ fn emit_pass(
     for &(i, _) in writes {
         let ident = &idents[i.0 as usize];
         match g.inputs[i.0 as usize].kind {
-            InputKind::Vector(_) => row(format_ident!("__d_{}_row", ident), true),
+            InputKind::Vector(_) => row(grad_row_ident(ident), true),
             _ => row(grad_ident(ident), true),
         }
     }
@@ -1227,7 +1230,7 @@ fn emit_pass(
 fn slot_row_ident(slot: Slot, idents: &[Ident]) -> Ident {
     let ident = &idents[slot.input.0 as usize];
     match slot.spare {
-        0 => format_ident!("__d_{}_row", ident),
+        0 => grad_row_ident(ident),
         k => format_ident!("__spare{}_{}_row", k, ident),
     }
 }
