@@ -312,6 +312,56 @@ impl NoFma {
     }
 }
 
+/// What the two flavour tokens, [`Fma`] and [`NoFma`], have in common: the
+/// generated losses write their kernel once, as a function generic over
+/// this trait, and [`run_flavoured`] calls it with the token the CPU has.
+/// One body in the source instead of one per flavour halves the work of the
+/// compiler's front end (borrow checking grows faster than the body does);
+/// each token still gets its own compiled copy.
+///
+/// ```
+/// use loss_core::math::{FastMath, MulAdd};
+/// use loss_core::simd::{self, Flavour};
+/// fn exp_of_one<T: Flavour>(token: T) -> f32 {
+///     token.run_rows::<f32, _>(|_wide| 1.0_f32.exp_with::<T::Math>())
+/// }
+/// let e = simd::run_flavoured((), |(), fma| exp_of_one(fma), |(), plain| exp_of_one(plain));
+/// assert!((e - core::f32::consts::E).abs() <= f32::EPSILON * 3.0);
+/// ```
+pub trait Flavour: Copy + Send + Sync + 'static {
+    /// The multiply-add the kernels of this flavour compute with.
+    type Math: MulAdd;
+    /// Runs a row kernel written in two versions (see [`Fma::run_rows`]).
+    fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R;
+    /// Runs a kernel over vectors of `LANES` numbers (see
+    /// [`Fma::run_narrow`]).
+    fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R;
+}
+
+impl Flavour for Fma {
+    type Math = crate::math::Fused;
+    #[inline(always)]
+    fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
+        Fma::run_rows::<F, R>(self, kernel)
+    }
+    #[inline(always)]
+    fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
+        Fma::run_narrow(self, kernel)
+    }
+}
+
+impl Flavour for NoFma {
+    type Math = crate::math::Plain;
+    #[inline(always)]
+    fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
+        NoFma::run_rows::<F, R>(self, kernel)
+    }
+    #[inline(always)]
+    fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
+        NoFma::run_narrow(self, kernel)
+    }
+}
+
 /// Runs one flavour's kernel at the widest level that suits it: a [`Fused`]
 /// kernel compiled for the [`current`] level, a [`Plain`] one at the
 /// baseline. Unlike [`Fma::run`] it works on any CPU: a fused kernel on one

@@ -730,51 +730,88 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         (format_ident!("value"), value_fn_doc(plan))
     };
     let value_doc = doc;
+    // What the kernel reads and writes: its parameters. The buffers it
+    // writes move into the copy that runs; the rest is copied.
     let mut written = Vec::new();
+    let mut kernel_params = Vec::new();
+    let mut kernel_args = Vec::new();
+    for (input, ident) in g.inputs.iter().zip(idents) {
+        kernel_args.push(quote!(#ident));
+        kernel_params.push(match input.kind {
+            InputKind::Vector(_) => quote!(#ident: ::loss_core::Rows<'_, F>),
+            InputKind::Class(_) => quote!(#ident: &[L]),
+            InputKind::PerSample | InputKind::Weights(_) => quote!(#ident: &[F]),
+            InputKind::Scalar => quote!(#ident: F),
+        });
+        if input.ignore_index {
+            let ignore = format_ident!("{}_ignore_index", ident);
+            kernel_args.push(quote!(#ignore));
+            kernel_params.push(quote!(#ignore: i64));
+        }
+    }
+    for &d in &dims {
+        let (dim, dimf) = (dim_ident(d), dim_float_ident(d));
+        kernel_args.extend([quote!(#dim), quote!(#dimf)]);
+        kernel_params.extend([quote!(#dim: usize), quote!(#dimf: F)]);
+    }
+    kernel_args.extend([quote!(__n), quote!(__kept)]);
+    kernel_params.extend([quote!(__n: usize), quote!(__kept: usize)]);
     if plan.reduce == Reduce::None {
+        if with_grad {
+            kernel_args.push(quote!(upstream));
+            kernel_params.push(quote!(upstream: &[F]));
+        }
         written.push(format_ident!("losses"));
+        kernel_params.push(quote!(losses: &mut [F]));
     }
     if with_grad {
-        written.extend(
-            grad_inputs
-                .iter()
-                .map(|&i| grad_ident(&idents[i.0 as usize])),
-        );
+        for &i in &grad_inputs {
+            let gi = grad_ident(&idents[i.0 as usize]);
+            kernel_params.push(match g.inputs[i.0 as usize].kind {
+                InputKind::Vector(_) => quote!(mut #gi: ::loss_core::RowsMut<'_, F>),
+                InputKind::PerSample | InputKind::Weights(_) => quote!(#gi: &mut [F]),
+                InputKind::Scalar => quote!(#gi: &mut F),
+                InputKind::Class(_) => return internal("a label cannot have a gradient"),
+            });
+            written.push(gi);
+        }
     }
-    let kernel = quote! {
-        let __narrow: bool = #rt::narrow(&[#(#widths),*]);
-        #(#prologue)*
-        #(#zero_grads)*
-        #seed_decl
-        #(#hoisted)*
-        #run_blocks
-        #(#finish)*
-        #value_result
+    let kernel_generics = if has_labels {
+        quote!(<F: ::loss_core::Float, L: ::loss_core::Label, __M: ::loss_core::math::MulAdd, __I: ::loss_core::simd::Flavour<Math = __M>>)
+    } else {
+        quote!(<F: ::loss_core::Float, __M: ::loss_core::math::MulAdd, __I: ::loss_core::simd::Flavour<Math = __M>>)
     };
     Ok(quote! {
         #[doc = #value_doc]
         #[allow(clippy::too_many_arguments)]
         pub fn #fn_name #generics (#(#params),*) -> ::core::result::Result<#ret, ::loss_core::LossError> {
             #(#checks)*
-            // The work, compiled for the widest vector instructions this CPU
-            // has (see `loss_core::simd`), in two copies: with fused
-            // multiply-adds where the CPU has FMA, without elsewhere. The
-            // buffers written move into the copy that runs; the checks above
-            // already ran.
+            // The work, written once for both flavours of multiply-add
+            // (`__M`): fused where the CPU has FMA, plain elsewhere. Each
+            // flavour's copy is compiled for the widest vector instructions
+            // it can use (see `loss_core::simd`). A function, not a closure,
+            // so that the compiler checks its body once, not once per
+            // flavour.
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments, unused_variables, unused_mut)]
+            fn __kernel #kernel_generics (
+                __isa: __I,
+                #(#kernel_params),*
+            ) -> ::core::result::Result<#ret, ::loss_core::LossError> {
+                let __narrow: bool = #rt::narrow(&[#(#widths),*]);
+                #(#prologue)*
+                #(#zero_grads)*
+                #seed_decl
+                #(#hoisted)*
+                #run_blocks
+                #(#finish)*
+                #value_result
+            }
+            // The checks above already ran.
             ::loss_core::simd::run_flavoured(
                 (#(#written,)*),
-                #[inline(always)] |__written, __isa: ::loss_core::simd::Fma| {
-                    type __M = ::loss_core::math::Fused;
-                    #[allow(unused_mut)]
-                    let (#(mut #written,)*) = __written;
-                    #kernel
-                },
-                #[inline(always)] |__written, __isa: ::loss_core::simd::NoFma| {
-                    type __M = ::loss_core::math::Plain;
-                    #[allow(unused_mut)]
-                    let (#(mut #written,)*) = __written;
-                    #kernel
-                },
+                #[inline(always)] |(#(#written,)*), __isa| __kernel(__isa, #(#kernel_args,)* #(#written),*),
+                #[inline(always)] |(#(#written,)*), __isa| __kernel(__isa, #(#kernel_args,)* #(#written),*),
             )
         }
     })
