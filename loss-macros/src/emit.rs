@@ -481,14 +481,6 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         idents,
         &row_writes,
         with_grad,
-        false,
-    )?;
-    let wide_body = sample_body(
-        program,
-        &program.schedule,
-        idents,
-        &row_writes,
-        with_grad,
         true,
     )?;
     // Where a schedule keeps more stashes in spare rows (only a gradient
@@ -497,7 +489,6 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     let spared = match &program.spared {
         Some(spared) => Some((
             spared.spares(),
-            sample_body(program, spared, idents, &row_writes, with_grad, false)?,
             sample_body(program, spared, idents, &row_writes, with_grad, true)?,
         )),
         None => None,
@@ -654,24 +645,18 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     };
     // The row's value and per-sample outputs name the body's results, so
     // they go in each body's scope.
-    let by_width = |body: &TokenStream, wide_body: &TokenStream| {
+    let row = |body: &TokenStream| {
         quote! {
-            if __wide {
-                #wide_body
-                #value_add
-                #(#per_sample_out)*
-            } else {
-                #body
-                #value_add
-                #(#per_sample_out)*
-            }
+            #body
+            #value_add
+            #(#per_sample_out)*
         }
     };
-    let plain_row = by_width(&body, &wide_body);
+    let plain_row = row(&body);
     let row_work = match &spared {
         None => plain_row,
-        Some((spares, spared_body, spared_wide_body)) => {
-            let spared_row = by_width(spared_body, spared_wide_body);
+        Some((spares, spared_body)) => {
+            let spared_row = row(spared_body);
             quote! {
                 if __r + #spares < __end - __start {
                     #spared_row
@@ -870,14 +855,15 @@ fn hoisted(p: &Program<'_>, idents: &[Ident]) -> Result<Vec<TokenStream>> {
 }
 
 /// One sample's statements: row views, then the scheduled steps, their
-/// passes in chunks of `LANES` elements, or of two `LANES` with `wide`.
+/// passes in chunks of `LANES` elements, or (`may_be_wide`, in the row
+/// kernel) of two `LANES` where `__wide` says so.
 fn sample_body(
     p: &Program<'_>,
     schedule: &Schedule,
     idents: &[Ident],
     writes: &[(InputId, NodeId)],
     with_grad: bool,
-    wide: bool,
+    may_be_wide: bool,
 ) -> Result<TokenStream> {
     let g = p.graph;
     let used = used_inputs(p, writes);
@@ -952,7 +938,7 @@ fn sample_body(
                     pass,
                     &pass_writes(pass, writes),
                     idents,
-                    wide,
+                    may_be_wide,
                 )?);
             }
         }
@@ -996,7 +982,7 @@ fn emit_pass(
     pass: &Pass,
     writes: &[(InputId, NodeId)],
     idents: &[Ident],
-    wide: bool,
+    may_be_wide: bool,
 ) -> Result<TokenStream> {
     let rt = rt();
     let dim = dim_ident(pass.dim);
@@ -1219,26 +1205,30 @@ fn emit_pass(
         let body = chunk_body(Chunk::Single)?;
         quote!(#(#views)* #body __j += #rt::LANES;)
     };
-    // Wide: chunks of two `LANES` while they fit, then at most one of
-    // `LANES`; the tail is the same either way.
-    let blocked = if wide {
+    // In the row kernel, where `__wide` (a constant in each compiled copy)
+    // says so: chunks of two `LANES` while they fit, then at most one of
+    // `LANES`. Else chunks of `LANES`. The tail is the same either way. One
+    // body for both widths keeps the source the compiler checks small; each
+    // copy keeps only its own loops.
+    let wide_loop = if may_be_wide {
         let views = chunks(Chunk::Double.width());
         let body = chunk_body(Chunk::Double)?;
         quote! {
-            while __j + #rt::WIDE <= #dim {
-                #(#views)*
-                #body
-                __j += #rt::WIDE;
-            }
-            if __j + #rt::LANES <= #dim {
-                #single
+            if __wide {
+                while __j + #rt::WIDE <= #dim {
+                    #(#views)*
+                    #body
+                    __j += #rt::WIDE;
+                }
             }
         }
     } else {
-        quote! {
-            while __j + #rt::LANES <= #dim {
-                #single
-            }
+        quote!()
+    };
+    let blocked = quote! {
+        #wide_loop
+        while __j + #rt::LANES <= #dim {
+            #single
         }
     };
     let tail = body(None, true)?;
