@@ -331,6 +331,11 @@ impl NoFma {
 pub trait Flavour: Copy + Send + Sync + 'static {
     /// The multiply-add the kernels of this flavour compute with.
     type Math: MulAdd;
+    /// Whether the generated losses run short rows in their narrow kernel
+    /// ([`run_narrow`](Self::run_narrow)) in this flavour, or every row in
+    /// the row kernel (the two give the same bits). A `const`, so that a
+    /// kernel never taken is never compiled.
+    const NARROW: bool;
     /// Runs a row kernel written in two versions (see [`Fma::run_rows`]).
     fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R;
     /// Runs a kernel over vectors of `LANES` numbers (see
@@ -340,6 +345,7 @@ pub trait Flavour: Copy + Send + Sync + 'static {
 
 impl Flavour for Fma {
     type Math = crate::math::Fused;
+    const NARROW: bool = true;
     #[inline(always)]
     fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
         Fma::run_rows::<F, R>(self, kernel)
@@ -352,6 +358,13 @@ impl Flavour for Fma {
 
 impl Flavour for NoFma {
     type Math = crate::math::Plain;
+    /// On x86-64 the plain flavour runs only on a CPU without AVX2 and FMA
+    /// (older than 2013, or a VM that hides them), and there every row runs
+    /// in the row kernel: short rows about 2× slower there, and one kernel
+    /// fewer in every `loss!` declaration for everyone (a quarter of the
+    /// machine code of the three mission composites; docs/performance.md).
+    /// Elsewhere it is the main flavour and keeps the narrow kernel.
+    const NARROW: bool = !cfg!(target_arch = "x86_64");
     #[inline(always)]
     fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
         NoFma::run_rows::<F, R>(self, kernel)

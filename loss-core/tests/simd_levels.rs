@@ -14,8 +14,9 @@ use loss_core::Rows;
 #[test]
 fn fma_levels_agree_bit_for_bit_and_the_baseline_within_rounding() {
     // Rows of 1003 (not a multiple of the lane count: the tail runs too) in
-    // the row kernel; 13 rows of 10 in the narrow one (a full group of
-    // eight rows and a partial one).
+    // the row kernel; 13 rows of 10 in the narrow one at AVX2 and AVX-512
+    // (a full group of eight rows and a partial one), in the row kernel at
+    // the baseline (on x86-64 the plain flavour has no narrow kernel).
     for (n, c) in [(7, 1003), (13, 10)] {
         levels_agree(n, c);
     }

@@ -675,8 +675,9 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 // Each block, on whichever thread, runs the flavour of the
                 // call (`__isa`, its token), compiled for the widest vector
                 // instructions the CPU has; the narrow kernel, whose vectors
-                // are `LANES` wide, in one copy (AVX2 where there is FMA).
-                if __narrow {
+                // are `LANES` wide, in one copy (AVX2 where there is FMA), in
+                // the flavours that have it (a constant: `Flavour::NARROW`).
+                if <__I as ::loss_core::simd::Flavour>::NARROW && __narrow {
                     __isa.run_narrow(#[inline(always)] || {
                         #value_init
                         #(#accumulators)*
