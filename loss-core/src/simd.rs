@@ -40,18 +40,52 @@ pub enum Level {
     Avx512 = 2,
 }
 
+/// `true` if the crate is compiled for AVX2 and FMA (`-C target-cpu=native`
+/// on such a CPU, or `x86-64-v3`): every CPU it runs on has them, so the
+/// plain flavour and the baseline copies of the kernels are never compiled.
+const COMPILED_FOR_AVX2: bool = cfg!(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma"
+));
+
+/// `true` if the crate is compiled for [`Level::Avx512`] (and so for AVX2
+/// and FMA): the kernels exist in that copy only.
+const COMPILED_FOR_AVX512: bool = cfg!(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma",
+    target_feature = "avx512f",
+    target_feature = "avx512bw",
+    target_feature = "avx512dq",
+    target_feature = "avx512vl"
+));
+
+/// The level the crate is compiled for: no code below it exists.
+const COMPILED: Level = if COMPILED_FOR_AVX512 {
+    Level::Avx512
+} else if COMPILED_FOR_AVX2 {
+    Level::Avx2
+} else {
+    Level::Baseline
+};
+
 /// The highest level [`run`] may use (for tests and benchmarks); 255 means
 /// no cap.
 static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
 
 /// Caps the level [`run`] uses, or lifts the cap with `None`. Meant for
-/// tests and benchmarks that compare levels.
+/// tests and benchmarks that compare levels. A build for a given CPU
+/// (`-C target-cpu=...`) has no code below the level that CPU has, and the
+/// cap stops there.
 ///
 /// ```
 /// use loss_core::simd::{self, Level};
 /// simd::set_max_level(Some(Level::Baseline));
-/// assert_eq!(simd::current(), Level::Baseline);
+/// // The baseline, in a build for any x86-64 CPU.
+/// assert_eq!(simd::current(), simd::compiled());
 /// simd::set_max_level(None);
+/// assert_eq!(simd::current(), simd::detected());
 /// ```
 pub fn set_max_level(level: Option<Level>) {
     CAP.store(level.map_or(u8::MAX, |l| l as u8), Ordering::Relaxed);
@@ -101,17 +135,32 @@ pub fn detected() -> Level {
     Level::Baseline
 }
 
-/// The level [`run`] uses now: [`detected`], capped by [`set_max_level`].
+/// The level the crate is compiled for: [`Level::Baseline`] unless it is
+/// built for a CPU with AVX2 and FMA (`-C target-cpu=native` on one, or
+/// `x86-64-v3`), and then the generated losses hold their kernels for that
+/// level and above only (a smaller, faster build).
+///
+/// ```
+/// use loss_core::simd;
+/// assert!(simd::compiled() <= simd::detected());
+/// ```
+pub fn compiled() -> Level {
+    COMPILED
+}
+
+/// The level [`run`] uses now: [`detected`], capped by [`set_max_level`]
+/// but never below what the crate is compiled for.
 pub fn current() -> Level {
     let cap = CAP.load(Ordering::Relaxed);
     let level = detected();
-    if (level as u8) <= cap {
+    let capped = if (level as u8) <= cap {
         level
     } else if cap >= Level::Avx2 as u8 {
         Level::Avx2
     } else {
         Level::Baseline
-    }
+    };
+    capped.max(COMPILED)
 }
 
 /// Runs `kernel`, compiled for the [`current`] level. For the wide code to
@@ -119,6 +168,11 @@ pub fn current() -> Level {
 /// (`#[inline(always)]` on the closure, as the generated code does).
 #[inline(always)]
 pub fn run<R>(kernel: impl FnOnce() -> R) -> R {
+    // Constant tests first: in a build for one CPU the other copies are
+    // never compiled.
+    if COMPILED_FOR_AVX512 {
+        return kernel();
+    }
     #[cfg(target_arch = "x86_64")]
     match current() {
         Level::Avx512 => return wide::avx512(kernel),
@@ -157,6 +211,9 @@ pub fn run_flavoured<S, R>(
     fused: impl FnOnce(S, Fma) -> R,
     plain: impl FnOnce(S, NoFma) -> R,
 ) -> R {
+    if COMPILED_FOR_AVX2 {
+        return fused(state, Fma(()));
+    }
     match Fma::detect() {
         Some(fma) if has_fma() => fused(state, fma),
         _ => plain(state, NoFma),
@@ -211,6 +268,9 @@ impl Fma {
     /// for the wide code to reach its loops.
     #[inline(always)]
     pub fn run<R>(self, kernel: impl FnOnce() -> R) -> R {
+        if COMPILED_FOR_AVX512 {
+            return kernel();
+        }
         #[cfg(target_arch = "x86_64")]
         {
             if current() == Level::Avx512 {
@@ -241,6 +301,9 @@ impl Fma {
     /// ```
     #[inline(always)]
     pub fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
+        if COMPILED_FOR_AVX512 {
+            return kernel(core::mem::size_of::<F>() == 4);
+        }
         #[cfg(target_arch = "x86_64")]
         {
             if current() == Level::Avx512 {
@@ -272,6 +335,9 @@ impl Fma {
     /// and so would gain little from a second copy for AVX-512.
     #[inline(always)]
     pub fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
+        if COMPILED_FOR_AVX2 {
+            return kernel();
+        }
         #[cfg(target_arch = "x86_64")]
         return wide::avx2(kernel);
         #[cfg(not(target_arch = "x86_64"))]
