@@ -677,7 +677,9 @@ pub fn exp_diff<M: MulAdd, F: Float>(a: F, b: F) -> F {
     let a_part = d + b;
     let b_part = d - a_part;
     let e = (a - a_part) + (-b - b_part);
-    // Infinite or NaN operands make `e` NaN; the plain exp is right then.
+    // Infinite or NaN operands make `e` NaN; without it the result is the
+    // plain exp where that is finite (0 for `a = -inf`), and NaN where
+    // `a - b = +inf` (`inf * 0`): a `+inf` logit makes its row's sum NaN.
     let e = if e.is_finite() { e } else { F::ZERO };
     let x = d.exp_with::<M>();
     x.mul_add_with::<M>(e, x)
