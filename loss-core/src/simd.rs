@@ -117,7 +117,9 @@ pub fn rows_in_lanes() -> bool {
     ROWS_IN_LANES.load(Ordering::Relaxed)
 }
 
-/// The best level this CPU supports.
+/// The best level this CPU supports: at least [`compiled`], the level the
+/// crate is compiled for (without `std`, which detects the rest at run time,
+/// that is all it knows).
 pub fn detected() -> Level {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
@@ -132,7 +134,7 @@ pub fn detected() -> Level {
             return Level::Avx2;
         }
     }
-    Level::Baseline
+    COMPILED
 }
 
 /// The level the crate is compiled for: [`Level::Baseline`] unless it is
