@@ -685,6 +685,38 @@ pub fn exp_diff<M: MulAdd, F: Float>(a: F, b: F) -> F {
     x.mul_add_with::<M>(e, x)
 }
 
+/// [`exp_diff`] of a chunk of `a` against one `b`. Where every `a - b` is in
+/// the normal range of [`FastMath::exp_normal_with`](crate::math::FastMath::exp_normal_with) (the common case: a
+/// row's logits within 86 of its maximum), the chunk takes the short exp,
+/// and none of the guards for infinite or NaN operands (a finite `a - b`
+/// has finite operands); otherwise each element takes [`exp_diff`]. The
+/// same bits either way.
+#[inline(always)]
+pub fn exp_diff_lanes<M: MulAdd, F: Float, const N: usize>(a: &[F; N], b: F) -> [F; N] {
+    let mut d = [F::ZERO; N];
+    let (lo, hi) = F::EXP_NORMAL;
+    let mut normal = true;
+    for l in 0..N {
+        d[l] = a[l] - b;
+        normal &= (d[l] >= lo) & (d[l] <= hi);
+    }
+    let mut out = [F::ZERO; N];
+    if normal {
+        for l in 0..N {
+            let a_part = d[l] + b;
+            let b_part = d[l] - a_part;
+            let e = (a[l] - a_part) + (-b - b_part);
+            let x = d[l].exp_normal_with::<M>();
+            out[l] = x.mul_add_with::<M>(e, x);
+        }
+    } else {
+        for l in 0..N {
+            out[l] = exp_diff::<M, F>(a[l], b);
+        }
+    }
+    out
+}
+
 /// `x ln y`, 0 where `x == 0` and `y` is not NaN (as [`Real::xlogy`]), with
 /// the `ln` of flavour `M`.
 // The `ln` is evaluated first and the result chosen by a select: written as
@@ -783,6 +815,62 @@ pub fn ref_logsumexp<R: Real>(len: usize, f: impl Fn(usize) -> R) -> R {
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    /// Both paths of `exp_diff_lanes` give `exp_diff`'s bits: chunks within
+    /// the short exp's range, and chunks with one lane beyond it (far below
+    /// the shift, infinite, NaN), which send the whole chunk the long way.
+    #[test]
+    fn exp_diff_lanes_is_exp_diff_lane_by_lane() {
+        use crate::math::{Fused, Plain};
+        fn check<M: MulAdd, F: Float>(values: &[F], shifts: &[F]) {
+            for &b in shifts {
+                for start in 0..values.len() {
+                    let a: [F; 16] = core::array::from_fn(|l| values[(start + l) % values.len()]);
+                    let got = exp_diff_lanes::<M, F, 16>(&a, b);
+                    for l in 0..16 {
+                        let want = exp_diff::<M, F>(a[l], b);
+                        assert!(
+                            got[l] == want || got[l].is_nan() && want.is_nan(),
+                            "exp_diff({:?}, {:?})",
+                            a[l].to_f64(),
+                            b.to_f64()
+                        );
+                    }
+                }
+            }
+        }
+        let f32s = [
+            0.1,
+            -3.7,
+            12.5,
+            -80.0,
+            -86.0,
+            88.0,
+            1e-30,
+            -0.0,
+            7.25,
+            -1.5,
+            3.0,
+            0.3,
+            -2.2,
+            4.4,
+            -5.5,
+            6.6,
+            -90.0,
+            -200.0,
+            f32::NEG_INFINITY,
+            f32::INFINITY,
+            f32::NAN,
+            f32::MAX,
+        ];
+        let f64s: std::vec::Vec<f64> = f32s.iter().map(|&v| f64::from(v) * 8.1).collect();
+        // The first 16 values are in range against a shift of 0 (for f32;
+        // scaled by 8.1, against 0 and 101.25 for f64).
+        check::<Plain, f32>(&f32s, &[0.0, 12.5, -3.0, 1e5]);
+        check::<Fused, f32>(&f32s, &[0.0, 12.5, -3.0, 1e5]);
+        check::<Plain, f64>(&f64s, &[0.0, 101.25, -24.3, 1e7]);
+        check::<Fused, f64>(&f64s, &[0.0, 101.25, -24.3, 1e7]);
+    }
 
     #[test]
     fn lanes_sum_pairwise_and_max() {

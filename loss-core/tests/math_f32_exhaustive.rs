@@ -121,13 +121,14 @@ const SPARSE: Sweep = Sweep {
     step: 61,
 };
 
-/// Largest error of `kernel` against `reference` over the inputs of `sweeps`,
-/// and the first input where it occurs.
-fn max_error(
-    sweeps: &[Sweep],
-    kernel: fn(&[f32], &mut [f32]),
-    reference: fn(f64) -> f64,
-) -> (f64, f32) {
+/// What [`over_sweeps`] runs on each batch: inputs, two scratch buffers;
+/// returns the batch's largest `(score, input)`.
+type Batch<'a> = dyn Fn(&[f32], &mut [f32], &mut [f32]) -> (f64, f32) + Sync + 'a;
+
+/// Runs `batch` over the inputs of `sweeps`, `BATCH` at a time, on a few
+/// threads, with two scratch buffers the size of the batch; returns the
+/// largest `(score, input)` the batches report.
+fn over_sweeps(sweeps: &[Sweep], batch: &Batch<'_>) -> (f64, f32) {
     // Work items: (sweep, first index, last index) of CHUNK indices each.
     let items: Vec<(Sweep, u64, u64)> = sweeps
         .iter()
@@ -147,23 +148,21 @@ fn max_error(
                     let mut worst = (0.0_f64, 0.0_f32);
                     let mut x = vec![0.0_f32; BATCH];
                     let mut y = vec![0.0_f32; BATCH];
+                    let mut z = vec![0.0_f32; BATCH];
                     loop {
                         let item = next.fetch_add(1, Ordering::Relaxed) as usize;
                         let Some(&(sweep, first, last)) = items.get(item) else {
                             return worst;
                         };
-                        for batch in (first..last).step_by(BATCH) {
-                            let n = ((last - batch) as usize).min(BATCH);
+                        for start in (first..last).step_by(BATCH) {
+                            let n = ((last - start) as usize).min(BATCH);
                             for (i, v) in x[..n].iter_mut().enumerate() {
-                                let bits = sweep.start + (batch + i as u64) * sweep.step;
+                                let bits = sweep.start + (start + i as u64) * sweep.step;
                                 *v = f32::from_bits(bits as u32);
                             }
-                            kernel(&x[..n], &mut y[..n]);
-                            for (&xi, &yi) in x[..n].iter().zip(&y[..n]) {
-                                let e = ulp_error(yi, reference(f64::from(xi)));
-                                if e > worst.0 {
-                                    worst = (e, xi);
-                                }
+                            let found = batch(&x[..n], &mut y[..n], &mut z[..n]);
+                            if found.0 > worst.0 {
+                                worst = found;
                             }
                         }
                     }
@@ -174,6 +173,26 @@ fn max_error(
             .into_iter()
             .map(|w| w.join().unwrap())
             .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a })
+    })
+}
+
+/// Largest error of `kernel` against `reference` over the inputs of `sweeps`,
+/// and the first input where it occurs.
+fn max_error(
+    sweeps: &[Sweep],
+    kernel: fn(&[f32], &mut [f32]),
+    reference: fn(f64) -> f64,
+) -> (f64, f32) {
+    over_sweeps(sweeps, &|x, y, _| {
+        kernel(x, y);
+        let mut worst = (0.0_f64, 0.0_f32);
+        for (&xi, &yi) in x.iter().zip(&*y) {
+            let e = ulp_error(yi, reference(f64::from(xi)));
+            if e > worst.0 {
+                worst = (e, xi);
+            }
+        }
+        worst
     })
 }
 
@@ -237,6 +256,48 @@ fn exp_f32_all_inputs() {
         kernel!(exp_with),
         f64::exp,
     );
+}
+
+/// The short exp the fused kernels take where a whole chunk is in range
+/// gives the bits of `exp_f32` on every input of its domain, so the bounds
+/// above hold for it too.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn exp_normal_f32_is_exp_f32_on_its_domain() {
+    let (lo, hi) = f32::EXP_NORMAL;
+    let domain = [dense(0, hi.to_bits()), dense(0x8000_0000, lo.to_bits())];
+    let fma = simd::current() >= Level::Avx2;
+    for (flavour, normal, exp) in [
+        (
+            "plain",
+            kernel!(exp_normal_with).plain,
+            kernel!(exp_with).plain,
+        ),
+        (
+            "fused",
+            kernel!(exp_normal_with).fused,
+            kernel!(exp_with).fused,
+        ),
+    ] {
+        if flavour == "fused" && !fma {
+            eprintln!("exp_normal_f32 (fused): skipped, this CPU has no FMA");
+            continue;
+        }
+        let (differs, at) = over_sweeps(&domain, &|x, y, z| {
+            normal(x, y);
+            exp(x, z);
+            let first = x
+                .iter()
+                .zip(y.iter().zip(&*z))
+                .find(|(_, (a, b))| a.to_bits() != b.to_bits());
+            first.map_or((0.0, 0.0), |(&xi, _)| (1.0, xi))
+        });
+        assert!(
+            differs == 0.0,
+            "exp_normal_f32 ({flavour}) differs from exp_f32 at {at:e} ({:#010x})",
+            at.to_bits()
+        );
+    }
 }
 
 #[test]

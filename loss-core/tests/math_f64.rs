@@ -342,6 +342,44 @@ fn exp_f64_random_and_hard_cases() {
     );
 }
 
+/// The short exp of the fused kernels gives the bits of `exp_f64` on its
+/// domain: random inputs (uniform, and uniform in the bit patterns), the ends
+/// and their neighbours.
+#[test]
+fn exp_normal_f64_is_exp_f64_on_its_domain() {
+    let (lo, hi) = f64::EXP_NORMAL;
+    let mut rng = Rng(7);
+    let uniform = (0..SAMPLES)
+        .map(|_| rng.uniform(lo, hi))
+        .collect::<Vec<_>>();
+    let binades = (0..SAMPLES).map(|_| {
+        if rng.next() & 1 == 0 {
+            rng.bits(0.0, hi)
+        } else {
+            rng.bits(-0.0, lo)
+        }
+    });
+    let ends = [lo, hi, 0.0, -0.0]
+        .into_iter()
+        .flat_map(around)
+        .filter(|&x| (lo..=hi).contains(&x));
+    let inputs: Vec<f64> = uniform.into_iter().chain(binades).chain(ends).collect();
+    let [normal_plain, normal_fused] = flavours!(exp_normal_with);
+    let [plain, fused] = flavours!(exp_with);
+    for (name, normal, exp) in [
+        ("plain", normal_plain, plain),
+        ("fused", normal_fused, fused),
+    ] {
+        for &x in &inputs {
+            assert_eq!(
+                normal(x).to_bits(),
+                exp(x).to_bits(),
+                "exp_normal_f64 ({name}) differs from exp_f64 at {x:e}"
+            );
+        }
+    }
+}
+
 #[test]
 fn ln_f64_random_and_hard_cases() {
     let mut rng = Rng(2);

@@ -1072,6 +1072,25 @@ fn emit_pass(
                     }
                     continue;
                 }
+                // `exp(a - shift)` of a whole chunk: one range test, then
+                // the short exp for every lane (see `exp_diff_lanes`).
+                if let (Op::Binary(Binary::ExpDiff, a, b), false) =
+                    (g.op(e), pass.loads.iter().any(|&(n, _)| n == e))
+                {
+                    if g.shape(b) == Shape::Scalar {
+                        let a = element_ref(g, a, idents, at)?;
+                        let b = element_ref(g, b, idents, at)?;
+                        let fill = each(quote!(__a[__l] = #a;));
+                        stmts.push(quote! {
+                            let #id: [F; #width] = {
+                                let mut __a: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
+                                #fill
+                                #rt::exp_diff_lanes::<__M, F, { #width }>(&__a, #b)
+                            };
+                        });
+                        continue;
+                    }
+                }
                 let fill = each(quote!(#id[__l] = #x;));
                 stmts.push(quote!(let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width]; #fill));
             } else {

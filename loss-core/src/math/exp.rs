@@ -204,6 +204,20 @@ pub(crate) fn exp_f32_with<M: MulAdd>(x: f32) -> f32 {
     ((p.hi + p.lo) * pow2_f32(k1)) * pow2_f32(p.k.wrapping_sub(k1))
 }
 
+/// [`exp_f32_with`] for `x` in [`EXP_NORMAL_F32`], where the result is a
+/// normal number: no clamp, and `2^k` applied by adding `k` to the exponent
+/// bits of `hi + lo` (exact there, as the two products of the general path
+/// are). The same bits as [`exp_f32_with`] in that range.
+#[inline(always)]
+pub(crate) fn exp_normal_f32_with<M: MulAdd>(x: f32) -> f32 {
+    let p = exp_parts_f32::<M>(x);
+    f32::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u32) << 23))
+}
+
+/// Where [`exp_normal_f32_with`] holds: `k <= 127` and `(hi + lo) 2^k >=
+/// 0.7 * 2^-125`, a normal number.
+pub(crate) const EXP_NORMAL_F32: (f32, f32) = (-86.0, 88.0);
+
 /// `e^x` for `f64`, vectorisable.
 ///
 /// **Error: 0.70 ULP for normal results, 0.76 ULP for subnormal results**
@@ -230,6 +244,18 @@ pub(crate) fn exp_f64_with<M: MulAdd>(x: f64) -> f64 {
     let k1 = p.k >> 1;
     ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))
 }
+
+/// [`exp_f64_with`] for `x` in [`EXP_NORMAL_F64`], where the result is a
+/// normal number (as [`exp_normal_f32_with`]).
+#[inline(always)]
+pub(crate) fn exp_normal_f64_with<M: MulAdd>(x: f64) -> f64 {
+    let p = exp_parts_f64::<M>(x);
+    f64::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u64) << 52))
+}
+
+/// Where [`exp_normal_f64_with`] holds: `k <= 1023` and the result above
+/// `2^-1021`.
+pub(crate) const EXP_NORMAL_F64: (f64, f64) = (-706.0, 709.0);
 
 /// `e^x - 1` for `f32`, accurate for small `x`, vectorisable.
 ///

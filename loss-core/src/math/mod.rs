@@ -55,7 +55,10 @@ pub use logistic::{sigmoid_f32, sigmoid_f64, softplus_f32, softplus_f64};
 
 use core::ops::Sub;
 
-use exp::{exp_f32_with, exp_f64_with, expm1_f32_with, expm1_f64_with};
+use exp::{
+    exp_f32_with, exp_f64_with, exp_normal_f32_with, exp_normal_f64_with, expm1_f32_with,
+    expm1_f64_with, EXP_NORMAL_F32, EXP_NORMAL_F64,
+};
 use log::{ln_f32_with, ln_f64_with, log1p_f32_with, log1p_f64_with};
 use logistic::{sigmoid_f32_with, sigmoid_f64_with, softplus_f32_with, softplus_f64_with};
 
@@ -150,6 +153,22 @@ impl MulAdd for Fused {
 pub trait FastMath: Copy + Sub<Output = Self> {
     /// `e^self`, see [`exp_f32`], [`exp_f64`].
     fn exp_with<M: MulAdd>(self) -> Self;
+    /// `e^self` where `self` is in [`EXP_NORMAL`](Self::EXP_NORMAL): the
+    /// same bits as [`exp_with`](Self::exp_with) there, in fewer operations
+    /// (no clamp; the power of two goes straight into the exponent bits).
+    /// Outside that range the result is meaningless.
+    ///
+    /// ```
+    /// use loss_core::math::{FastMath, Fused};
+    /// let (lo, hi) = f32::EXP_NORMAL;
+    /// for x in [lo, -1.5, 0.0, 2.0, hi] {
+    ///     assert_eq!(x.exp_normal_with::<Fused>(), x.exp_with::<Fused>());
+    /// }
+    /// ```
+    fn exp_normal_with<M: MulAdd>(self) -> Self;
+    /// The inputs `[lo, hi]` where `e^x` is a normal number, with room to
+    /// spare: the domain of [`exp_normal_with`](Self::exp_normal_with).
+    const EXP_NORMAL: (Self, Self);
     /// `ln(self)`, see [`ln_f32`], [`ln_f64`].
     fn ln_with<M: MulAdd>(self) -> Self;
     /// `ln(1 + self)`, see [`log1p_f32`], [`log1p_f64`].
@@ -196,12 +215,17 @@ pub trait FastMath: Copy + Sub<Output = Self> {
 }
 
 macro_rules! impl_fast_math {
-    ($t:ident, $exp:ident, $ln:ident, $log1p:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
+    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $log1p:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
         impl FastMath for $t {
             #[inline(always)]
             fn exp_with<M: MulAdd>(self) -> Self {
                 $exp::<M>(self)
             }
+            #[inline(always)]
+            fn exp_normal_with<M: MulAdd>(self) -> Self {
+                $exp_normal::<M>(self)
+            }
+            const EXP_NORMAL: (Self, Self) = $normal;
             #[inline(always)]
             fn ln_with<M: MulAdd>(self) -> Self {
                 $ln::<M>(self)
@@ -233,6 +257,8 @@ macro_rules! impl_fast_math {
 impl_fast_math!(
     f32,
     exp_f32_with,
+    exp_normal_f32_with,
+    EXP_NORMAL_F32,
     ln_f32_with,
     log1p_f32_with,
     expm1_f32_with,
@@ -242,6 +268,8 @@ impl_fast_math!(
 impl_fast_math!(
     f64,
     exp_f64_with,
+    exp_normal_f64_with,
+    EXP_NORMAL_F64,
     ln_f64_with,
     log1p_f64_with,
     expm1_f64_with,
