@@ -1085,7 +1085,7 @@ fn emit_pass(
                             let #id: [F; #width] = {
                                 let mut __a: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
                                 #fill
-                                #rt::exp_diff_lanes::<__M, F, { #width }>(&__a, #b)
+                                #rt::exp_diff_lanes::<__M, F, { #width }>(&__a, &[#b; #width])
                             };
                         });
                         continue;
