@@ -722,6 +722,32 @@ pub fn exp_diff_lanes<M: MulAdd, F: Float, const N: usize>(a: &[F; N], b: &[F; N
     out
 }
 
+/// [`xlogy`] lane by lane: `x[l] ln y[l]`. Where every `y` is a positive
+/// normal number (probabilities, typically), the lanes take
+/// [`FastMath::ln_normal_with`](crate::math::FastMath::ln_normal_with),
+/// without the selects for special values; otherwise each lane takes
+/// [`xlogy`]. The same bits either way.
+#[inline(always)]
+pub fn xlogy_lanes<M: MulAdd, F: Float, const N: usize>(x: &[F; N], y: &[F; N]) -> [F; N] {
+    let (lo, hi) = F::LN_NORMAL;
+    let mut normal = true;
+    for &v in y {
+        normal &= (v >= lo) & (v <= hi);
+    }
+    let mut out = [F::ZERO; N];
+    if normal {
+        for l in 0..N {
+            let product = x[l] * y[l].ln_normal_with::<M>();
+            out[l] = if x[l] == F::ZERO { F::ZERO } else { product };
+        }
+    } else {
+        for l in 0..N {
+            out[l] = xlogy::<M, F>(x[l], y[l]);
+        }
+    }
+    out
+}
+
 /// `x ln y`, 0 where `x == 0` and `y` is not NaN (as [`Real::xlogy`]), with
 /// the `ln` of flavour `M`.
 // The `ln` is evaluated first and the result chosen by a select: written as
@@ -875,6 +901,63 @@ mod tests {
         check::<Fused, f32>(&f32s, &[0.0, 12.5, -3.0, 1e5]);
         check::<Plain, f64>(&f64s, &[0.0, 101.25, -24.3, 1e7]);
         check::<Fused, f64>(&f64s, &[0.0, 101.25, -24.3, 1e7]);
+    }
+
+    /// Both paths of `xlogy_lanes` give `xlogy`'s bits: chunks of positive
+    /// normal `y`, and chunks with one zero, subnormal, negative, infinite or
+    /// NaN `y`, which send the whole chunk the long way.
+    #[test]
+    fn xlogy_lanes_is_xlogy_lane_by_lane() {
+        use crate::math::{Fused, Plain};
+        fn check<M: MulAdd, F: Float>(ys: &[F], xs: &[F]) {
+            for start in 0..ys.len() {
+                let y: [F; 16] = core::array::from_fn(|l| ys[(start + l) % ys.len()]);
+                let x: [F; 16] = core::array::from_fn(|l| xs[(start + 3 * l) % xs.len()]);
+                let got = xlogy_lanes::<M, F, 16>(&x, &y);
+                for l in 0..16 {
+                    let want = xlogy::<M, F>(x[l], y[l]);
+                    assert!(
+                        got[l] == want || got[l].is_nan() && want.is_nan(),
+                        "xlogy({:?}, {:?})",
+                        x[l].to_f64(),
+                        y[l].to_f64()
+                    );
+                }
+            }
+        }
+        // The first 16 `y` are positive normal numbers.
+        let ys = [
+            0.5,
+            1e-3,
+            0.25,
+            1.0,
+            3e-20,
+            0.75,
+            1e-37,
+            0.1,
+            0.9,
+            2.0,
+            1e30,
+            0.33,
+            0.01,
+            0.6,
+            0.05,
+            0.2,
+            0.0,
+            -0.0,
+            1e-40,
+            -0.5,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        let xs = [0.0, 0.5, -1.0, 1e-3, 2.5, f32::NAN, 0.25];
+        check::<Plain, f32>(&ys, &xs);
+        check::<Fused, f32>(&ys, &xs);
+        let widen = |v: &[f32]| -> std::vec::Vec<f64> { v.iter().map(|&v| f64::from(v)).collect() };
+        let (mut ys64, xs64) = (widen(&ys), widen(&xs));
+        ys64[18] = 1e-310; // subnormal in f64 too
+        check::<Plain, f64>(&ys64, &xs64);
+        check::<Fused, f64>(&ys64, &xs64);
     }
 
     #[test]

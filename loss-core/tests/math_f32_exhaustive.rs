@@ -258,34 +258,21 @@ fn exp_f32_all_inputs() {
     );
 }
 
-/// The short exp the fused kernels take where a whole chunk is in range
-/// gives the bits of `exp_f32` on every input of its domain, so the bounds
-/// above hold for it too.
-#[test]
-#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
-fn exp_normal_f32_is_exp_f32_on_its_domain() {
-    let (lo, hi) = f32::EXP_NORMAL;
-    let domain = [dense(0, hi.to_bits()), dense(0x8000_0000, lo.to_bits())];
+/// `short` gives the bits of `full` on every input of `domain`, in both
+/// flavours.
+fn same_bits(name: &str, domain: &[Sweep], short: Kernel, full: Kernel) {
     let fma = simd::current() >= Level::Avx2;
-    for (flavour, normal, exp) in [
-        (
-            "plain",
-            kernel!(exp_normal_with).plain,
-            kernel!(exp_with).plain,
-        ),
-        (
-            "fused",
-            kernel!(exp_normal_with).fused,
-            kernel!(exp_with).fused,
-        ),
+    for (flavour, short, full) in [
+        ("plain", short.plain, full.plain),
+        ("fused", short.fused, full.fused),
     ] {
         if flavour == "fused" && !fma {
-            eprintln!("exp_normal_f32 (fused): skipped, this CPU has no FMA");
+            eprintln!("{name} (fused): skipped, this CPU has no FMA");
             continue;
         }
-        let (differs, at) = over_sweeps(&domain, &|x, y, z| {
-            normal(x, y);
-            exp(x, z);
+        let (differs, at) = over_sweeps(domain, &|x, y, z| {
+            short(x, y);
+            full(x, z);
             let first = x
                 .iter()
                 .zip(y.iter().zip(&*z))
@@ -294,10 +281,39 @@ fn exp_normal_f32_is_exp_f32_on_its_domain() {
         });
         assert!(
             differs == 0.0,
-            "exp_normal_f32 ({flavour}) differs from exp_f32 at {at:e} ({:#010x})",
+            "{name} ({flavour}) differs at {at:e} ({:#010x})",
             at.to_bits()
         );
     }
+}
+
+/// The short exp the fused kernels take where a whole chunk is in range
+/// gives the bits of `exp_f32` on every input of its domain, so the bounds
+/// above hold for it too.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn exp_normal_f32_is_exp_f32_on_its_domain() {
+    let (lo, hi) = f32::EXP_NORMAL;
+    same_bits(
+        "exp_normal_f32",
+        &[dense(0, hi.to_bits()), dense(0x8000_0000, lo.to_bits())],
+        kernel!(exp_normal_with),
+        kernel!(exp_with),
+    );
+}
+
+/// The short ln (of `xlogy` in the fused kernels) gives the bits of
+/// `ln_f32` on every positive normal number.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn ln_normal_f32_is_ln_f32_on_its_domain() {
+    let (lo, hi) = f32::LN_NORMAL;
+    same_bits(
+        "ln_normal_f32",
+        &[dense(lo.to_bits(), hi.to_bits())],
+        kernel!(ln_normal_with),
+        kernel!(ln_with),
+    );
 }
 
 #[test]

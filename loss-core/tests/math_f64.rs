@@ -342,42 +342,64 @@ fn exp_f64_random_and_hard_cases() {
     );
 }
 
-/// The short exp of the fused kernels gives the bits of `exp_f64` on its
-/// domain: random inputs (uniform, and uniform in the bit patterns), the ends
-/// and their neighbours.
-#[test]
-fn exp_normal_f64_is_exp_f64_on_its_domain() {
-    let (lo, hi) = f64::EXP_NORMAL;
-    let mut rng = Rng(7);
-    let uniform = (0..SAMPLES)
-        .map(|_| rng.uniform(lo, hi))
-        .collect::<Vec<_>>();
-    let binades = (0..SAMPLES).map(|_| {
-        if rng.next() & 1 == 0 {
-            rng.bits(0.0, hi)
-        } else {
-            rng.bits(-0.0, lo)
-        }
-    });
-    let ends = [lo, hi, 0.0, -0.0]
-        .into_iter()
-        .flat_map(around)
-        .filter(|&x| (lo..=hi).contains(&x));
-    let inputs: Vec<f64> = uniform.into_iter().chain(binades).chain(ends).collect();
-    let [normal_plain, normal_fused] = flavours!(exp_normal_with);
-    let [plain, fused] = flavours!(exp_with);
-    for (name, normal, exp) in [
-        ("plain", normal_plain, plain),
-        ("fused", normal_fused, fused),
-    ] {
-        for &x in &inputs {
+/// `short` gives the bits of `full` on `inputs`, in both flavours.
+fn same_bits(name: &str, inputs: &[f64], short: [fn(f64) -> f64; 2], full: [fn(f64) -> f64; 2]) {
+    for ((flavour, short), full) in ["plain", "fused"].into_iter().zip(short).zip(full) {
+        for &x in inputs {
             assert_eq!(
-                normal(x).to_bits(),
-                exp(x).to_bits(),
-                "exp_normal_f64 ({name}) differs from exp_f64 at {x:e}"
+                short(x).to_bits(),
+                full(x).to_bits(),
+                "{name} ({flavour}) differs at {x:e}"
             );
         }
     }
+}
+
+/// Random inputs in `[lo, hi]` (uniform, and uniform in the bit patterns of
+/// each sign), the ends and their neighbours.
+fn domain(rng: &mut Rng, lo: f64, hi: f64) -> Vec<f64> {
+    let mut inputs: Vec<f64> = (0..SAMPLES).map(|_| rng.uniform(lo, hi)).collect();
+    for _ in 0..SAMPLES {
+        let x = if lo < 0.0 && rng.next() & 1 == 1 {
+            rng.bits(-0.0, lo)
+        } else {
+            rng.bits(lo.max(0.0), hi)
+        };
+        inputs.push(x);
+    }
+    inputs.extend(
+        [lo, hi, 0.0, -0.0, 1.0]
+            .into_iter()
+            .flat_map(around)
+            .filter(|&x| (lo..=hi).contains(&x)),
+    );
+    inputs
+}
+
+/// The short exp of the fused kernels gives the bits of `exp_f64` on its
+/// domain.
+#[test]
+fn exp_normal_f64_is_exp_f64_on_its_domain() {
+    let (lo, hi) = f64::EXP_NORMAL;
+    same_bits(
+        "exp_normal_f64",
+        &domain(&mut Rng(7), lo, hi),
+        flavours!(exp_normal_with),
+        flavours!(exp_with),
+    );
+}
+
+/// The short ln of the fused kernels gives the bits of `ln_f64` on the
+/// positive normal numbers.
+#[test]
+fn ln_normal_f64_is_ln_f64_on_its_domain() {
+    let (lo, hi) = f64::LN_NORMAL;
+    same_bits(
+        "ln_normal_f64",
+        &domain(&mut Rng(8), lo, hi),
+        flavours!(ln_normal_with),
+        flavours!(ln_with),
+    );
 }
 
 #[test]

@@ -62,9 +62,24 @@ const SQRT_HALF_BITS_F64: i64 = 0x3fe6_a09e_667f_3bcd;
 pub(crate) fn ln_core_f32<M: MulAdd>(u: f32, c_over_u: f32) -> f32 {
     let subnormal = u < f32::MIN_POSITIVE;
     let scaled = if subnormal { u * 8_388_608.0 } else { u }; // 2^23
-    let ix = scaled.to_bits() as i32;
+    let v = ln_positive_f32::<M>(scaled, if subnormal { 23 } else { 0 }, c_over_u);
+    let v = if u == f32::INFINITY { u } else { v };
+    let v = if u == 0.0 { f32::NEG_INFINITY } else { v };
+    // Negative or NaN.
+    if u < 0.0 || u.is_nan() {
+        f32::NAN
+    } else {
+        v
+    }
+}
+
+/// `ln(u 2^-scale) + c` for a positive normal finite `u`, f32: the reduction
+/// and the polynomial, without the special values.
+#[inline(always)]
+fn ln_positive_f32<M: MulAdd>(u: f32, scale: i32, c_over_u: f32) -> f32 {
+    let ix = u.to_bits() as i32;
     let t = ix.wrapping_sub(SQRT_HALF_BITS_F32);
-    let e = (t >> 23) - if subnormal { 23 } else { 0 };
+    let e = (t >> 23) - scale;
     let m = f32::from_bits(ix.wrapping_sub(t & (0xff80_0000_u32 as i32)) as u32);
     let f = m - 1.0;
     let s = f / (2.0 + f);
@@ -78,15 +93,7 @@ pub(crate) fn ln_core_f32<M: MulAdd>(u: f32, c_over_u: f32) -> f32 {
     let hi = a + f;
     let lo = (a - hi) + f;
     let small = M::f32(ef, LN2_LO_F32, c_over_u) + M::f32(s, hfsq + r, -hfsq);
-    let v = hi + (lo + small);
-    let v = if u == f32::INFINITY { u } else { v };
-    let v = if u == 0.0 { f32::NEG_INFINITY } else { v };
-    // Negative or NaN.
-    if u < 0.0 || u.is_nan() {
-        f32::NAN
-    } else {
-        v
-    }
+    hi + (lo + small)
 }
 
 /// `ln(u) + c`, for `|c| <= ulp(u)` (the rounding error of `u`), f64.
@@ -98,9 +105,23 @@ pub(crate) fn ln_core_f64<M: MulAdd>(u: f64, c_over_u: f64) -> f64 {
     } else {
         u
     }; // 2^54
-    let ix = scaled.to_bits() as i64;
+    let v = ln_positive_f64::<M>(scaled, if subnormal { 54 } else { 0 }, c_over_u);
+    let v = if u == f64::INFINITY { u } else { v };
+    let v = if u == 0.0 { f64::NEG_INFINITY } else { v };
+    if u < 0.0 || u.is_nan() {
+        f64::NAN
+    } else {
+        v
+    }
+}
+
+/// `ln(u 2^-scale) + c` for a positive normal finite `u`, f64 (as
+/// [`ln_positive_f32`]).
+#[inline(always)]
+fn ln_positive_f64<M: MulAdd>(u: f64, scale: i64, c_over_u: f64) -> f64 {
+    let ix = u.to_bits() as i64;
     let t = ix.wrapping_sub(SQRT_HALF_BITS_F64);
-    let e = (t >> 52) - if subnormal { 54 } else { 0 };
+    let e = (t >> 52) - scale;
     let m = f64::from_bits(ix.wrapping_sub(t & (0xfff0_0000_0000_0000_u64 as i64)) as u64);
     let f = m - 1.0;
     let s = f / (2.0 + f);
@@ -118,14 +139,7 @@ pub(crate) fn ln_core_f64<M: MulAdd>(u: f64, c_over_u: f64) -> f64 {
     let hi = a + f;
     let lo = (a - hi) + f;
     let small = M::f64(ef, LN2_LO_F64, c_over_u) + M::f64(s, hfsq + r, -hfsq);
-    let v = hi + (lo + small);
-    let v = if u == f64::INFINITY { u } else { v };
-    let v = if u == 0.0 { f64::NEG_INFINITY } else { v };
-    if u < 0.0 || u.is_nan() {
-        f64::NAN
-    } else {
-        v
-    }
+    hi + (lo + small)
 }
 
 /// Natural logarithm of an `f32`, vectorisable.
@@ -176,6 +190,20 @@ pub fn ln_f64(x: f64) -> f64 {
 #[inline(always)]
 pub(crate) fn ln_f64_with<M: MulAdd>(x: f64) -> f64 {
     ln_core_f64::<M>(x, 0.0)
+}
+
+/// [`ln_f32_with`] for a positive normal finite `x`: no special values, the
+/// same bits.
+#[inline(always)]
+pub(crate) fn ln_normal_f32_with<M: MulAdd>(x: f32) -> f32 {
+    ln_positive_f32::<M>(x, 0, 0.0)
+}
+
+/// [`ln_f64_with`] for a positive normal finite `x`: no special values, the
+/// same bits.
+#[inline(always)]
+pub(crate) fn ln_normal_f64_with<M: MulAdd>(x: f64) -> f64 {
+    ln_positive_f64::<M>(x, 0, 0.0)
 }
 
 /// `ln(1 + x)` for `f32`, accurate for small `x`, vectorisable.

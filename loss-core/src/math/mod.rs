@@ -59,7 +59,10 @@ use exp::{
     exp_f32_with, exp_f64_with, exp_normal_f32_with, exp_normal_f64_with, expm1_f32_with,
     expm1_f64_with, EXP_NORMAL_F32, EXP_NORMAL_F64,
 };
-use log::{ln_f32_with, ln_f64_with, log1p_f32_with, log1p_f64_with};
+use log::{
+    ln_f32_with, ln_f64_with, ln_normal_f32_with, ln_normal_f64_with, log1p_f32_with,
+    log1p_f64_with,
+};
 use logistic::{sigmoid_f32_with, sigmoid_f64_with, softplus_f32_with, softplus_f64_with};
 
 /// How a kernel evaluates `a * b + c`: the one choice that changes the bits
@@ -171,6 +174,21 @@ pub trait FastMath: Copy + Sub<Output = Self> {
     const EXP_NORMAL: (Self, Self);
     /// `ln(self)`, see [`ln_f32`], [`ln_f64`].
     fn ln_with<M: MulAdd>(self) -> Self;
+    /// `ln(self)` for `self` in [`LN_NORMAL`](Self::LN_NORMAL), the positive
+    /// normal numbers: the same bits as [`ln_with`](Self::ln_with) there,
+    /// without the selects for zero, subnormal, infinite, negative and NaN
+    /// inputs. Elsewhere the result is meaningless.
+    ///
+    /// ```
+    /// use loss_core::math::{FastMath, Plain};
+    /// for x in [f32::MIN_POSITIVE, 0.3, 1.0, 7.5e30, f32::MAX] {
+    ///     assert_eq!(x.ln_normal_with::<Plain>(), x.ln_with::<Plain>());
+    /// }
+    /// ```
+    fn ln_normal_with<M: MulAdd>(self) -> Self;
+    /// `[MIN_POSITIVE, MAX]`: the domain of
+    /// [`ln_normal_with`](Self::ln_normal_with).
+    const LN_NORMAL: (Self, Self);
     /// `ln(1 + self)`, see [`log1p_f32`], [`log1p_f64`].
     fn ln_1p_with<M: MulAdd>(self) -> Self;
     /// `e^self - 1`, see [`expm1_f32`], [`expm1_f64`].
@@ -215,7 +233,7 @@ pub trait FastMath: Copy + Sub<Output = Self> {
 }
 
 macro_rules! impl_fast_math {
-    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $log1p:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
+    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $ln_normal:ident, $log1p:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
         impl FastMath for $t {
             #[inline(always)]
             fn exp_with<M: MulAdd>(self) -> Self {
@@ -230,6 +248,11 @@ macro_rules! impl_fast_math {
             fn ln_with<M: MulAdd>(self) -> Self {
                 $ln::<M>(self)
             }
+            #[inline(always)]
+            fn ln_normal_with<M: MulAdd>(self) -> Self {
+                $ln_normal::<M>(self)
+            }
+            const LN_NORMAL: (Self, Self) = ($t::MIN_POSITIVE, $t::MAX);
             #[inline(always)]
             fn ln_1p_with<M: MulAdd>(self) -> Self {
                 $log1p::<M>(self)
@@ -260,6 +283,7 @@ impl_fast_math!(
     exp_normal_f32_with,
     EXP_NORMAL_F32,
     ln_f32_with,
+    ln_normal_f32_with,
     log1p_f32_with,
     expm1_f32_with,
     sigmoid_f32_with,
@@ -271,6 +295,7 @@ impl_fast_math!(
     exp_normal_f64_with,
     EXP_NORMAL_F64,
     ln_f64_with,
+    ln_normal_f64_with,
     log1p_f64_with,
     expm1_f64_with,
     sigmoid_f64_with,
