@@ -33,7 +33,11 @@
 //!
 //! The same functions are reachable generically through [`FastMath`] (in
 //! either flavour: `x.exp_with::<Fused>()`), and over slices through
-//! [`exp_slice`] and its siblings.
+//! [`exp_slice`] and its siblings. [`FastMath::exp_normal_with`] and
+//! [`FastMath::ln_normal_with`] are `exp` and `ln` without their special
+//! cases, for callers that have checked a whole vector of inputs is in
+//! range: the same bits there (checked on every f32 input of the range, and
+//! on samples in f64), so the bounds above hold for them.
 //!
 //! ```
 //! use loss_core::math::FastMath;
