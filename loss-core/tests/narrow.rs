@@ -7,7 +7,9 @@
 //! in f64 and f32, `value` and `value_and_grad`: the two give the same bits
 //! (the narrow kernel sums in the row kernel's order; a NaN may carry
 //! another payload), and the narrow kernel writes every output entry and
-//! gives the same bits twice.
+//! gives the same bits twice. The same again on rows with logits far below
+//! their maximum and subnormal probabilities, where the row kernel's chunks
+//! take the general `exp` and `ln` (the narrow kernel always does).
 //!
 //! Its own test binary: the switch is global to the process.
 
@@ -17,7 +19,7 @@ mod stdlib;
 
 use common::Rng;
 use loss_core::simd;
-use stdlib::{convert, is_sentinel, Call, Loss, Ordinary, Out, TableFloat, LOSSES};
+use stdlib::{convert, is_sentinel, Call, Domain, Loss, Ordinary, Out, Source, TableFloat, LOSSES};
 
 /// Batch sizes: one row, a partial group, a full one, one past it, a block
 /// and one, several blocks.
@@ -100,6 +102,52 @@ fn narrow_and_row_kernels_agree_on_every_loss() {
         for c in 1..=32 {
             for n in BATCHES {
                 let call = loss.call(n, c, &mut Ordinary(|| rng.uniform(0.0, 1.0)));
+                compare::<f64>(loss, &call, n, c);
+                compare::<f32>(loss, &call, n, c);
+            }
+        }
+    }
+}
+
+/// Ordinary inputs, but about one logit in six far below the rest (-90 to
+/// -290: `exp(z - max)` below the short exp's range) and about one
+/// probability in ten subnormal in f32 (below the short `ln`'s range). A
+/// chunk of the row kernel that holds one takes the general `exp` or `ln`
+/// for all its lanes, the others the short ones; the narrow kernel takes
+/// the general ones throughout.
+struct Far(Rng);
+
+impl Source for Far {
+    fn row(&mut self, domain: Domain, len: usize) -> Vec<f64> {
+        let rng = &mut self.0;
+        let mut row = Ordinary(|| rng.uniform(0.0, 1.0)).row(domain, len);
+        for x in &mut row {
+            let u = self.0.uniform(0.0, 1.0);
+            match domain {
+                Domain::Any if u < 1.0 / 6.0 => *x = -90.0 - 1200.0 * u,
+                Domain::Prob if u < 0.1 => *x = 1e-40,
+                _ => {}
+            }
+        }
+        row
+    }
+    fn label(&mut self, classes: usize, ignore: Option<i64>) -> i64 {
+        let rng = &mut self.0;
+        Ordinary(|| rng.uniform(0.0, 1.0)).label(classes, ignore)
+    }
+    fn ignore_index(&mut self, classes: usize) -> i64 {
+        let rng = &mut self.0;
+        Ordinary(|| rng.uniform(0.0, 1.0)).ignore_index(classes)
+    }
+}
+
+#[test]
+fn the_short_and_general_exp_and_ln_agree_in_generated_code() {
+    let mut far = Far(Rng::new(17));
+    for loss in LOSSES {
+        for c in [8, 9, 16, 17, 24, 31, 32] {
+            for n in [9, 33] {
+                let call = loss.call(n, c, &mut far);
                 compare::<f64>(loss, &call, n, c);
                 compare::<f32>(loss, &call, n, c);
             }
