@@ -674,15 +674,22 @@ pub fn eq<F: Float>(a: F, b: F) -> F {
 #[inline(always)]
 pub fn exp_diff<M: MulAdd, F: Float>(a: F, b: F) -> F {
     let d = a - b;
-    let a_part = d + b;
-    let b_part = d - a_part;
-    let e = (a - a_part) + (-b - b_part);
+    let e = subtraction_error(a, b, d);
     // Infinite or NaN operands make `e` NaN; without it the result is the
     // plain exp where that is finite (0 for `a = -inf`), and NaN where
     // `a - b = +inf` (`inf * 0`): a `+inf` logit makes its row's sum NaN.
     let e = if e.is_finite() { e } else { F::ZERO };
     let x = d.exp_with::<M>();
     x.mul_add_with::<M>(e, x)
+}
+
+/// The rounding error of `d = a - b` (TwoSum): `a - b = d + error` exactly
+/// where the operands are finite.
+#[inline(always)]
+fn subtraction_error<F: Float>(a: F, b: F, d: F) -> F {
+    let a_part = d + b;
+    let b_part = d - a_part;
+    (a - a_part) + (-b - b_part)
 }
 
 /// [`exp_diff`] lane by lane: `exp(a[l] - b[l])`. Where every `a - b` is in
@@ -708,9 +715,7 @@ pub fn exp_diff_lanes<M: MulAdd, F: Float, const N: usize>(a: &[F; N], b: &[F; N
     let mut out = [F::ZERO; N];
     if normal {
         for l in 0..N {
-            let a_part = d[l] + b[l];
-            let b_part = d[l] - a_part;
-            let e = (a[l] - a_part) + (-b[l] - b_part);
+            let e = subtraction_error(a[l], b[l], d[l]);
             let x = d[l].exp_normal_with::<M>();
             out[l] = x.mul_add_with::<M>(e, x);
         }
@@ -737,8 +742,7 @@ pub fn xlogy_lanes<M: MulAdd, F: Float, const N: usize>(x: &[F; N], y: &[F; N]) 
     let mut out = [F::ZERO; N];
     if normal {
         for l in 0..N {
-            let product = x[l] * y[l].ln_normal_with::<M>();
-            out[l] = if x[l] == F::ZERO { F::ZERO } else { product };
+            out[l] = times_ln(x[l], y[l].ln_normal_with::<M>(), false);
         }
     } else {
         for l in 0..N {
@@ -755,8 +759,15 @@ pub fn xlogy_lanes<M: MulAdd, F: Float, const N: usize>(x: &[F; N], y: &[F; N]) 
 // the loop stayed scalar (w2 of the peers bench ran 2.4× slower).
 #[inline(always)]
 pub fn xlogy<M: MulAdd, F: Float>(x: F, y: F) -> F {
-    let product = x * y.ln_with::<M>();
-    if x == F::ZERO && !y.is_nan() {
+    times_ln(x, y.ln_with::<M>(), y.is_nan())
+}
+
+/// `x ln_y`, where `ln_y` is the logarithm of a `y`: 0 where `x == 0` and
+/// `y` is not NaN.
+#[inline(always)]
+fn times_ln<F: Float>(x: F, ln_y: F, y_is_nan: bool) -> F {
+    let product = x * ln_y;
+    if x == F::ZERO && !y_is_nan {
         F::ZERO
     } else {
         product

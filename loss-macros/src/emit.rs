@@ -1032,7 +1032,8 @@ fn emit_pass(
         let mut stmts = Vec::new();
         for &e in &pass.elements {
             let id = format_ident!("__e{}", e.0);
-            let x = match pass.loads.iter().find(|&&(n, _)| n == e) {
+            let load = pass.loads.iter().find(|&&(n, _)| n == e);
+            let x = match load {
                 Some(&(_, slot)) => {
                     let row = slot_row_ident(slot, idents);
                     quote!(#row[#j])
@@ -1080,9 +1081,7 @@ fn emit_pass(
                     Op::Binary(Binary::Xlogy, a, b) => Some((quote!(xlogy_lanes), a, b)),
                     _ => None,
                 };
-                if let (Some((function, a, b)), false) =
-                    (in_lanes, pass.loads.iter().any(|&(n, _)| n == e))
-                {
+                if let (Some((function, a, b)), None) = (in_lanes, load) {
                     // Each operand an array of its own: a scalar repeated,
                     // or filled by a loop of its own (one loop filling both
                     // cost distillation 10-20 % at 1024x1000).
