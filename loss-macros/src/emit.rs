@@ -600,7 +600,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     let seeds = match (uses_seed, plan.reduce) {
         (false, _) => quote!(),
         (true, Reduce::None) => quote! {
-            let __seeds: [F; #rt::LANES] = ::core::array::from_fn(|__l| upstream[__rows[__l]]);
+            let __seeds: [F; #rt::LANES] = #rt::per_lane(|__l| upstream[__rows[__l]]);
         },
         (true, _) => quote!(let __seeds: [F; #rt::LANES] = [__seed_all; #rt::LANES];),
     };
@@ -611,7 +611,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     };
     let keep = if shares_a_buffer {
         quote! {
-            let __keep: [bool; #rt::LANES] = ::core::array::from_fn(|__l| {
+            let __keep: [bool; #rt::LANES] = #rt::per_lane(|__l| {
                 let __i = __rows[__l];
                 __l < __live && !(#skip_test)
             });

@@ -96,13 +96,13 @@ pub(super) fn group(
                 let dim = dim_ident(d);
                 body.push(quote! {
                     let #l: [u32; #rt::LANES] =
-                        ::core::array::from_fn(|__l| #rt::lane_label(#ident[__rows[__l]], #dim));
+                        #rt::per_lane(|__l| #rt::lane_label(#ident[__rows[__l]], #dim));
                 });
             }
             InputKind::PerSample => {
                 let v = label_ident(ident);
                 body.push(quote! {
-                    let #v: [F; #rt::LANES] = ::core::array::from_fn(|__l| #ident[__rows[__l]]);
+                    let #v: [F; #rt::LANES] = #rt::per_lane(|__l| #ident[__rows[__l]]);
                 });
             }
             _ => {}
