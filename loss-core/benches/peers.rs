@@ -19,7 +19,7 @@
 //! dispatch, `baseline` holds the kernels to baseline x86-64 with
 //! `simd::set_max_level`; with the `rayon` feature they are named
 //! `dispatch-rayon` and `baseline-rayon` and `threads` is rayon's pool size;
-//! `row-kernel` (rows of at most 32 only) is the dispatch build with the
+//! `row-kernel` (rows of at most `NARROW`, 40, only) is the dispatch build with the
 //! narrow kernel switched off (`simd::set_rows_in_lanes(false)`).
 //! The loss and `gdot = Σ grad·z` columns are the cross-check with the peers;
 //! each row is also checked on stderr against the same loss computed in f64.
@@ -477,7 +477,7 @@ fn main() {
         };
         simd::set_max_level(None);
         dispatch.extend(run(&format!("dispatch{suffix}"), threads, &x));
-        if c <= 32 {
+        if c <= loss_core::__private::NARROW {
             // The row kernel on rows the narrow kernel would take.
             simd::set_rows_in_lanes(false);
             run(&format!("row-kernel{suffix}"), threads, &x);

@@ -1,8 +1,8 @@
 //! The two kernels of the generated code for short rows: the narrow one
-//! (rows of at most 32 numbers, eight rows at a time, one per vector lane:
+//! (rows of at most `NARROW` = 40 numbers, eight rows at a time, one per vector lane:
 //! the default) and the row kernel (one row at a time, as for longer rows,
 //! `simd::set_rows_in_lanes(false)`). For every ready loss of
-//! `loss_core::losses`, every width from 1 to 32, batches that fill a group
+//! `loss_core::losses`, every width from 1 to 40, batches that fill a group
 //! of eight rows, leave it partly empty and span several blocks of 32 rows,
 //! in f64 and f32, `value` and `value_and_grad`: the two give the same bits
 //! (the narrow kernel sums in the row kernel's order; a NaN may carry
@@ -99,7 +99,7 @@ fn compare<F: TableFloat>(loss: &Loss, call: &Call<f64>, n: usize, c: usize) {
 fn narrow_and_row_kernels_agree_on_every_loss() {
     let mut rng = Rng::new(16);
     for loss in LOSSES {
-        for c in 1..=32 {
+        for c in 1..=loss_core::__private::NARROW {
             for n in BATCHES {
                 let call = loss.call(n, c, &mut Ordinary(|| rng.uniform(0.0, 1.0)));
                 compare::<f64>(loss, &call, n, c);
@@ -145,7 +145,7 @@ impl Source for Far {
 fn the_short_and_general_exp_and_ln_agree_in_generated_code() {
     let mut far = Far(Rng::new(17));
     for loss in LOSSES {
-        for c in [8, 9, 16, 17, 24, 31, 32] {
+        for c in [8, 9, 16, 17, 24, 31, 32, 33, 39, 40] {
             for n in [9, 33] {
                 let call = loss.call(n, c, &mut far);
                 compare::<f64>(loss, &call, n, c);
