@@ -261,9 +261,9 @@ pub fn row_and_spares<F, const S: usize>(
 
 /// The widest rows the narrow kernel takes (the generated code's path for
 /// short rows, `LANES` rows at a time with one row per lane): past it, one
-/// row at a time in vector chunks is faster. At 1024 rows of 33 to 40 the
-/// narrow kernel is 6–45 % faster on the three workloads, at 48 cross-entropy
-/// and KL are 7 % and 20 % slower in it (docs/performance.md).
+/// row at a time in vector chunks is faster. On rows of 33 to 40 the narrow
+/// kernel takes 4–43 % less time on the three workloads; at 48
+/// cross-entropy and KL take 7 % and 20 % more in it (docs/performance.md).
 pub const NARROW: usize = 40;
 
 /// `true` if rows of these widths run in the narrow kernel: each at most
@@ -279,7 +279,7 @@ pub fn narrow(widths: &[usize]) -> bool {
 /// (computed, never stored), so that every lane reads a valid row.
 #[inline(always)]
 pub fn group_rows(first: usize, live: usize) -> [usize; LANES] {
-    core::array::from_fn(|l| first + l.min(live.saturating_sub(1)))
+    per_lane(|l| first + l.min(live.saturating_sub(1)))
 }
 
 /// `[f(0), f(1), ..., f(LANES - 1)]`, by a plain loop: the narrow kernel's

@@ -95,11 +95,11 @@ pub fn set_max_level(level: Option<Level>) {
 static ROWS_IN_LANES: AtomicBool = AtomicBool::new(true);
 
 /// Switches the generated losses' kernel for short rows on (the default) or
-/// off. Rows of at most 40 numbers run `LANES` rows at a time, one row per
-/// vector lane; switched off, they run one row at a time, in vector chunks
-/// of the row, as longer rows do. The two give the same bits (they sum in
-/// the same order); only the speed differs. Meant for tests and benchmarks
-/// that compare the two.
+/// off. Rows of at most [`NARROW`](crate::__private::NARROW) numbers run
+/// `LANES` rows at a time, one row per vector lane; switched off, they run
+/// one row at a time, in vector chunks of the row, as longer rows do. The
+/// two give the same bits (they sum in the same order); only the speed
+/// differs. Meant for tests and benchmarks that compare the two.
 ///
 /// ```
 /// use loss_core::simd;
