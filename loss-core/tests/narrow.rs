@@ -1,7 +1,7 @@
 //! The two kernels of the generated code for short rows: the narrow one
-//! (rows of at most `NARROW` = 40 numbers, eight rows at a time, one per vector lane:
-//! the default) and the row kernel (one row at a time, as for longer rows,
-//! `simd::set_rows_in_lanes(false)`). For every ready loss of
+//! (rows of at most `NARROW` = 40 numbers, eight rows at a time, one per
+//! vector lane: the default) and the row kernel (one row at a time, as for
+//! longer rows, `simd::set_rows_in_lanes(false)`). For every ready loss of
 //! `loss_core::losses`, every width from 1 to 40, batches that fill a group
 //! of eight rows, leave it partly empty and span several blocks of 32 rows,
 //! in f64 and f32, `value` and `value_and_grad`: the two give the same bits
