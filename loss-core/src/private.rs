@@ -416,6 +416,17 @@ impl<F: Float> Lanes<F> {
             self.0[l] = x;
         }
     }
+    /// Keeps in each lane the larger of it and the same lane of `other`,
+    /// ignoring NaN: the maximum of two sets of lanes that took turns (the
+    /// two halves of the row kernel's wide chunks). A maximum is the same in
+    /// any order but for the sign of a zero, which
+    /// [`finite_or_zero`] makes `+0` for a log-sum-exp's shift.
+    #[inline(always)]
+    pub fn merge_max(&mut self, other: Self) {
+        for (l, &x) in other.0.iter().enumerate() {
+            self.max(l, x);
+        }
+    }
     /// Keeps the larger of lane `l` and `x`; NaN sticks.
     #[inline(always)]
     pub fn max_nan(&mut self, l: usize, x: F) {
@@ -631,11 +642,12 @@ pub fn sign<F: Float>(x: F) -> F {
     }
 }
 
-/// `x` if finite, else 0.
+/// `x` if finite, else 0; `-0` becomes `+0`, so that a row's maximum gives
+/// the same shift in whatever order its lanes were compared.
 #[inline(always)]
 pub fn finite_or_zero<F: Float>(x: F) -> F {
     if x.is_finite() {
-        x
+        x + F::ZERO
     } else {
         F::ZERO
     }
@@ -1021,6 +1033,50 @@ mod tests {
         assert_eq!(m.maximum(), 2.0);
         m.max_nan(5, f32::NAN);
         assert!(m.maximum_nan().is_nan());
+    }
+
+    #[test]
+    fn a_shift_max_in_halves_is_the_max_in_one_run() {
+        // The row kernel's wide chunks put their second halves in lanes of
+        // their own and merge them at the end: the same maximum as one run
+        // over the chunks in order, NaN ignored, and after `finite_or_zero`
+        // the same shift even where only the sign of a zero differs.
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        for trial in 0..200 {
+            let mut one_run = Lanes::<f32>::neg_infinity();
+            let (mut first, mut second) = (Lanes::neg_infinity(), Lanes::neg_infinity());
+            for chunk in 0..(trial % 7 + 1) {
+                for l in 0..2 * LANES {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let x = match rng % 8 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => f32::NAN,
+                        3 => f32::NEG_INFINITY,
+                        _ => (rng >> 40) as f32 / 1e6 - 9.0 - chunk as f32,
+                    };
+                    one_run.max(l % LANES, x);
+                    if l < LANES {
+                        first.max(l, x);
+                    } else {
+                        second.max(l - LANES, x);
+                    }
+                }
+            }
+            first.merge_max(second);
+            let (a, b) = (one_run.maximum(), first.maximum());
+            assert_eq!(a, b, "trial {trial}");
+            assert_eq!(
+                finite_or_zero(a).to_bits(),
+                finite_or_zero(b).to_bits(),
+                "trial {trial}"
+            );
+        }
+        assert_eq!(finite_or_zero(-0.0_f32).to_bits(), 0);
+        assert_eq!(finite_or_zero(f64::NEG_INFINITY), 0.0);
+        assert_eq!(finite_or_zero(-2.5_f64), -2.5);
     }
 
     #[test]

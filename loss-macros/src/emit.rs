@@ -988,6 +988,7 @@ fn emit_pass(
     let rt = rt();
     let dim = dim_ident(pass.dim);
     let mut init = Vec::new();
+    let mut merge = Vec::new();
     let mut done = Vec::new();
     for &r in &pass.reductions {
         let acc = format_ident!("__acc{}", r.0);
@@ -1004,6 +1005,13 @@ fn emit_pass(
             }
         };
         init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
+        if kind == Reduction::ShiftMax && may_be_wide {
+            // The second halves of the wide chunks go into lanes of their
+            // own, merged after the chunk loop (see the chunk's body).
+            let hi = format_ident!("__acc{}_hi", r.0);
+            init.push(quote!(let mut #hi = #rt::Lanes::<F>::neg_infinity();));
+            merge.push(quote!(#acc.merge_max(#hi);));
+        }
         done.push(quote!(let #result: F = #acc.#finish();));
     }
     // The statements for one element, or (with `chunk`) for the elements of
@@ -1144,6 +1152,23 @@ fn emit_pass(
                         lanes,
                     },
                 )?;
+                if kind == Reduction::ShiftMax {
+                    // A shift's maximum does not depend on the order
+                    // (`finite_or_zero` makes a zero `+0`): the second half
+                    // goes into lanes of its own, so that the two halves'
+                    // maxima do not wait for each other (the max pass ran
+                    // at their latency).
+                    let hi = format_ident!("__acc{}_hi", r.0);
+                    stmts.push(quote! {
+                        for __l in 0..#rt::LANES {
+                            let __jj = __j + __l;
+                            #acc.max(__l, #first);
+                            let __jj = __j + #rt::LANES + __l;
+                            #hi.max(__l, #second);
+                        }
+                    });
+                    continue;
+                }
                 stmts.push(quote! {
                     for __l in 0..#rt::LANES {
                         let __jj = __j + __l;
@@ -1279,6 +1304,7 @@ fn emit_pass(
         #(#init)*
         let mut __j = 0usize;
         #blocked
+        #(#merge)*
         #(#barriers)*
         while __j < #dim {
             let __jj = __j;

@@ -118,7 +118,7 @@ fn eval_node(g: &Graph, n: NodeId, args: &[Arg], vals: &HashMap<NodeId, Val>) ->
                 Unary::Softplus => &|x| x.max(0.0) + (-x.abs()).exp().ln_1p(),
                 Unary::Tanh => &f64::tanh,
                 Unary::Recip => &|x| 1.0 / x,
-                Unary::FiniteOrZero => &|x| if x.is_finite() { x } else { 0.0 },
+                Unary::FiniteOrZero => &|x| if x.is_finite() { x + 0.0 } else { 0.0 },
                 Unary::Detach => &|x| x,
             };
             map(&vals[&a], f)

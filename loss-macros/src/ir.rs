@@ -96,8 +96,9 @@ pub enum Unary {
     Softplus,
     Tanh,
     Recip,
-    /// `x` if finite, else 0: the shift of a log-sum-exp, so that a row of
-    /// `-inf` gives `-inf` rather than NaN.
+    /// `x` if finite (`+0` for `-0`), else 0: the shift of a log-sum-exp, so
+    /// that a row of `-inf` gives `-inf` rather than NaN, and a row whose
+    /// maximum is zero gets the same shift whichever zero came first.
     FiniteOrZero,
     /// `x` itself, with no gradient through it (a stop-gradient).
     Detach,

@@ -438,7 +438,7 @@ fn fold(g: &Graph, op: &Op) -> Option<f64> {
                 Unary::Detach => x,
                 Unary::FiniteOrZero => {
                     if x.is_finite() {
-                        x
+                        x + 0.0
                     } else {
                         0.0
                     }
