@@ -6,7 +6,9 @@
 //! level `k` is computed inside pass `k` over its dim; all reductions over
 //! the same dim whose operands are at the same level share that pass (the
 //! maxima of a student's and a teacher's logits, then their sums of
-//! exponentials). Gradient rows are written in the last pass over their dim,
+//! exponentials). A sum then moves to the latest pass that still ends before
+//! its first use, so that the max pass keeps the maxima alone (see
+//! `delay_sums`). Gradient rows are written in the last pass over their dim,
 //! so the value terms and the gradient come out of the same loop.
 //!
 //! Scalars that depend on nothing per sample (`1 / temp`, `temp²`) are
@@ -14,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::ir::{Binary, DimId, Graph, InputId, NodeId, Op, Shape, Unary};
+use crate::ir::{Binary, DimId, Graph, InputId, NodeId, Op, Reduction, Shape, Unary};
 
 /// Where a per-sample result goes.
 #[derive(Clone, Copy, Debug)]
@@ -159,6 +161,7 @@ pub fn schedule(g: &Graph, outputs: &[Output], spares: usize) -> Schedule {
                 .push(n);
         }
     }
+    delay_sums(g, &order, &level, &mut passes);
     for o in outputs {
         if let Output::Row { input, dim, node } = *o {
             // The last pass over the dim that can compute the node, or a new one.
@@ -216,6 +219,53 @@ pub fn schedule(g: &Graph, outputs: &[Output], spares: usize) -> Schedule {
         steps,
         spare_rows,
     }
+}
+
+/// Moves each sum to the latest pass over its dim that still ends before
+/// the sum's first use. A sum of plain inputs (KL's `sum(p)`) would otherwise
+/// share the maximum's pass, where nothing else hides its chain of additions
+/// (the order of the additions, and so the bits, stays the same); and a pass
+/// left with nothing to do disappears.
+fn delay_sums(
+    g: &Graph,
+    order: &[NodeId],
+    level: &HashMap<NodeId, usize>,
+    passes: &mut BTreeMap<(usize, DimId), Pass>,
+) {
+    // The level of each node's earliest user: a scalar step at level `l`
+    // runs before the passes of level `l`, an element of such a pass in it.
+    let mut first_use: HashMap<NodeId, usize> = HashMap::new();
+    for &n in order {
+        for a in g.op(n).operands() {
+            let used = first_use.entry(a).or_insert(usize::MAX);
+            *used = (*used).min(level[&n]);
+        }
+    }
+    let keys: Vec<(usize, DimId)> = passes.keys().copied().collect();
+    for &(l, dim) in &keys {
+        let sums: Vec<NodeId> = passes[&(l, dim)]
+            .reductions
+            .iter()
+            .copied()
+            .filter(|&r| matches!(g.op(r), Op::Reduce(Reduction::Sum, _)))
+            .collect();
+        for r in sums {
+            let before = first_use.get(&r).copied().unwrap_or(usize::MAX);
+            let Some(&(later, _)) = keys
+                .iter()
+                .filter(|&&(pl, d)| d == dim && pl > l && pl < before)
+                .max()
+            else {
+                continue;
+            };
+            let pass = passes.get_mut(&(l, dim)).expect("key from the map");
+            pass.reductions.retain(|&x| x != r);
+            let target = passes.get_mut(&(later, dim)).expect("key from the map");
+            target.reductions.push(r);
+            target.reductions.sort();
+        }
+    }
+    passes.retain(|_, p| !p.reductions.is_empty());
 }
 
 /// What a pass must compute: its reductions' operands and its writes.
@@ -337,7 +387,6 @@ fn stash_transcendentals(
 mod tests {
     use super::*;
     use crate::ir::tests::sample_graph;
-    use crate::ir::Reduction;
     use crate::rewrite;
 
     /// Cross-entropy value and gradient: a max pass, a sum pass, and a
@@ -380,6 +429,42 @@ mod tests {
         );
         // One exp per element: nothing left for a spare row.
         assert_eq!(s.spares(), 0, "{s:#?}");
+    }
+
+    /// `sum(z)` could run with the maximum, but its first use comes after
+    /// the sum of exponentials: it runs in that pass, and the max pass keeps
+    /// the maximum alone.
+    #[test]
+    fn a_sum_runs_in_the_last_pass_before_its_use() {
+        let mut g = sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let total = g.intern(Op::Reduce(Reduction::Sum, z));
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let loss = g.intern(Op::Binary(Binary::Mul, lse, total));
+        let (g, roots) = rewrite::expand(&g, &[loss]);
+        let s = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let passes: Vec<&Pass> = s
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Pass(p) => Some(p),
+                Step::Scalar(_) => None,
+            })
+            .collect();
+        assert_eq!(passes.len(), 2, "{s:#?}");
+        let reduces = |p: &Pass, kind: Reduction| {
+            p.reductions
+                .iter()
+                .filter(|&&r| matches!(g.op(r), Op::Reduce(k, _) if k == kind))
+                .count()
+        };
+        assert_eq!(passes[0].reductions.len(), 1, "{s:#?}");
+        assert_eq!(reduces(passes[0], Reduction::ShiftMax), 1, "{s:#?}");
+        let sum_of_z = passes[1]
+            .reductions
+            .iter()
+            .any(|&r| matches!(g.op(r), Op::Reduce(Reduction::Sum, x) if matches!(g.op(x), Op::Input(_))));
+        assert!(sum_of_z, "{s:#?}");
     }
 
     #[test]
