@@ -1272,11 +1272,25 @@ fn emit_pass(
     // `LANES`. Else chunks of `LANES`. The tail is the same either way. One
     // body for both widths keeps the source the compiler checks small; each
     // copy keeps only its own loops.
+    // A pass of maxima alone takes the chunks of two `LANES` in every copy,
+    // not only where they fill a register: their two halves then keep
+    // separate lanes, whose compares do not wait for each other.
+    let max_only = pass
+        .reductions
+        .iter()
+        .all(|&r| matches!(g.op(r), Op::Reduce(Reduction::ShiftMax, _)))
+        && writes.is_empty()
+        && pass.stashes.is_empty();
+    let wide = if max_only {
+        quote!(true)
+    } else {
+        quote!(__wide)
+    };
     let wide_loop = if may_be_wide {
         let views = chunks(Chunk::Double.width());
         let body = chunk_body(Chunk::Double)?;
         quote! {
-            if __wide {
+            if #wide {
                 while __j + #rt::WIDE <= #dim {
                     #(#views)*
                     #body
