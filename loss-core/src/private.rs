@@ -779,6 +779,22 @@ pub fn xlogy_lanes<M: MulAdd, F: Float, const N: usize>(x: &[F; N], y: &[F; N]) 
     out
 }
 
+/// The lanes `x`, unchanged, computed by [`exp_diff_lanes`] or
+/// [`xlogy_lanes`] in a chunk of the row kernel. In the copy compiled for
+/// AVX2 (fused, not `wide`, `f32`) they pass through an optimisation barrier
+/// first: without it LLVM's SLP vectoriser computed the short `exp` of a
+/// chunk in two halves of four lanes, twice the instructions (cross-entropy
+/// at 1024×1000 1.4× slower). The same barrier slows the other copies (the
+/// AVX-512 one, `f64`, the baseline), which keep the plain lanes.
+#[inline(always)]
+pub fn whole_lanes<M: MulAdd, F: Float, const N: usize>(x: [F; N], wide: bool) -> [F; N] {
+    if M::FUSED && !wide && core::mem::size_of::<F>() == 4 && cfg!(target_arch = "x86_64") {
+        core::hint::black_box(x)
+    } else {
+        x
+    }
+}
+
 /// `x ln y`, 0 where `x == 0` and `y` is not NaN (as [`Real::xlogy`]), with
 /// the `ln` of flavour `M`.
 // The `ln` is evaluated first and the result chosen by a select: written as
@@ -1077,6 +1093,19 @@ mod tests {
         assert_eq!(finite_or_zero(-0.0_f32).to_bits(), 0);
         assert_eq!(finite_or_zero(f64::NEG_INFINITY), 0.0);
         assert_eq!(finite_or_zero(-2.5_f64), -2.5);
+    }
+
+    #[test]
+    fn whole_lanes_returns_its_lanes_in_every_copy() {
+        use crate::math::{Fused, Plain};
+        let x = [1.5_f32, -0.0, f32::NAN, f32::INFINITY, 3.0, -7.25, 0.1, 2.0];
+        let bits = |v: [f32; 8]| v.map(f32::to_bits);
+        for wide in [false, true] {
+            assert_eq!(bits(whole_lanes::<Fused, f32, 8>(x, wide)), bits(x));
+            assert_eq!(bits(whole_lanes::<Plain, f32, 8>(x, wide)), bits(x));
+        }
+        let y = [0.25_f64, -1.0];
+        assert_eq!(whole_lanes::<Fused, f64, 2>(y, false), y);
     }
 
     #[test]

@@ -1107,11 +1107,15 @@ fn emit_pass(
                     };
                     let a = lanes_of(a, format_ident!("__a"))?;
                     let b = lanes_of(b, format_ident!("__b"))?;
+                    let mut call = quote!(#rt::#function::<__M, F, { #width }>(&__a, &__b));
+                    if may_be_wide {
+                        call = quote!(#rt::whole_lanes::<__M, F, { #width }>(#call, __wide));
+                    }
                     stmts.push(quote! {
                         let #id: [F; #width] = {
                             #a
                             #b
-                            #rt::#function::<__M, F, { #width }>(&__a, &__b)
+                            #call
                         };
                     });
                     continue;
