@@ -147,8 +147,7 @@ pub trait Float:
 // The transcendental functions are the vectorisable kernels of `math` (with
 // exhaustively proven f32 error bounds); the rest come from `libm`.
 macro_rules! impl_float {
-    ($t:ident, $sqrt:ident, $fabs:ident, $tanh:ident, $powi_pow:ident, $fmax:ident,
-     $fmin:ident, $fma:ident, $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident,
+    ($t:ident, $sqrt:ident, $fabs:ident, $tanh:ident, $powi_pow:ident, $fma:ident, $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident,
      $fast_expm1:ident, $sigmoid:ident, $softplus:ident) => {
         impl Real for $t {
             #[inline]
@@ -211,20 +210,28 @@ macro_rules! impl_float {
             fn compare(&self, other: &Self) -> Option<core::cmp::Ordering> {
                 self.partial_cmp(other)
             }
-            #[inline]
+            // A compare and a select, as `libm`'s `fmax` and `fmin` (the same
+            // zero of two, the first for `max`, the second for `min`), but
+            // inline: called across the crate boundary, they stayed calls in
+            // the generated kernels' lane loops and kept them scalar.
+            #[inline(always)]
             fn max(self, other: Self) -> Self {
                 if self.is_nan() || other.is_nan() {
                     <$t>::NAN
+                } else if self < other {
+                    other
                 } else {
-                    libm::$fmax(self, other)
+                    self
                 }
             }
-            #[inline]
+            #[inline(always)]
             fn min(self, other: Self) -> Self {
                 if self.is_nan() || other.is_nan() {
                     <$t>::NAN
+                } else if self < other {
+                    self
                 } else {
-                    libm::$fmin(self, other)
+                    other
                 }
             }
         }
@@ -270,8 +277,6 @@ impl_float!(
     fabsf,
     tanhf,
     powf,
-    fmaxf,
-    fminf,
     fmaf,
     exp_f32,
     ln_f32,
@@ -286,8 +291,6 @@ impl_float!(
     fabs,
     tanh,
     pow,
-    fmax,
-    fmin,
     fma,
     exp_f64,
     ln_f64,
@@ -321,6 +324,47 @@ fn powi_by_squaring<F: Copy + Mul<Output = F> + Div<Output = F> + From<u8>>(x: F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_and_min_are_libms_with_nan_for_nan() {
+        let values = [
+            0.0_f32,
+            -0.0,
+            1.5,
+            -1.5,
+            f32::MIN_POSITIVE / 4.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+        ];
+        for &x in &values {
+            for &y in &values {
+                assert_eq!(
+                    Real::max(x, y).to_bits(),
+                    libm::fmaxf(x, y).to_bits(),
+                    "max({x}, {y})"
+                );
+                assert_eq!(
+                    Real::min(x, y).to_bits(),
+                    libm::fminf(x, y).to_bits(),
+                    "min({x}, {y})"
+                );
+                let (a, b) = (f64::from(x), f64::from(y));
+                assert_eq!(
+                    Real::max(a, b).to_bits(),
+                    libm::fmax(a, b).to_bits(),
+                    "max({a}, {b})"
+                );
+                assert_eq!(
+                    Real::min(a, b).to_bits(),
+                    libm::fmin(a, b).to_bits(),
+                    "min({a}, {b})"
+                );
+            }
+            assert!(Real::max(x, f32::NAN).is_nan() && Real::max(f32::NAN, x).is_nan());
+            assert!(Real::min(x, f32::NAN).is_nan() && Real::min(f32::NAN, x).is_nan());
+        }
+    }
 
     #[test]
     fn sigmoid_and_softplus_are_finite_in_both_tails() {
