@@ -147,8 +147,9 @@ pub trait Float:
 // The transcendental functions are the vectorisable kernels of `math` (with
 // exhaustively proven f32 error bounds); the rest come from `libm`.
 macro_rules! impl_float {
-    ($t:ident, $sqrt:ident, $fabs:ident, $tanh:ident, $powi_pow:ident, $fma:ident, $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident,
-     $fast_expm1:ident, $sigmoid:ident, $softplus:ident) => {
+    ($t:ident, $sqrt:ident, $fabs:ident, $tanh:ident, $powi_pow:ident, $fma:ident,
+     $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident, $fast_expm1:ident, $sigmoid:ident,
+     $softplus:ident) => {
         impl Real for $t {
             #[inline]
             fn from_f64(x: f64) -> Self {

@@ -1275,10 +1275,10 @@ fn emit_pass(
     // says so: chunks of two `LANES` while they fit, then at most one of
     // `LANES`. Else chunks of `LANES`. The tail is the same either way. One
     // body for both widths keeps the source the compiler checks small; each
-    // copy keeps only its own loops.
-    // A pass of maxima alone takes the chunks of two `LANES` in every copy,
-    // not only where they fill a register: their two halves then keep
-    // separate lanes, whose compares do not wait for each other.
+    // copy keeps only its own loops. A pass of maxima alone takes the chunks
+    // of two `LANES` in every copy, not only where they fill a register:
+    // their two halves then keep separate lanes, whose compares do not wait
+    // for each other.
     let max_only = pass
         .reductions
         .iter()
