@@ -1,0 +1,85 @@
+//! The elementwise losses of the standard library, value and gradient, f32,
+//! one thread, at the dispatched level and in the AVX2 copy. Their lane
+//! loops vectorise only while every runtime helper they call stays inline
+//! and branch-free: one that does not (an out-of-line `libm` call, an
+//! `else if` chain) shows here as a drop to a few elements per ns or less
+//! (docs/performance.md).
+//!
+//! `cargo bench -p loss-core --bench elementwise`
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use loss_core::losses;
+use loss_core::simd::{self, Level};
+use loss_core::Rows;
+use std::hint::black_box;
+
+const N: usize = 256;
+const D: usize = 1000;
+
+/// A deterministic row-major batch in `[lo, hi)`.
+fn batch(seed: u64, lo: f32, hi: f32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..N * D)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            lo + (hi - lo) * ((state >> 40) as f32 / (1u64 << 24) as f32)
+        })
+        .collect()
+}
+
+/// `v` as a batch of `N` rows of `D`, hidden from the optimiser.
+fn rows(v: &[f32]) -> Rows<'_, f32> {
+    Rows::new(black_box(v), N, D)
+}
+
+fn bench(cr: &mut Criterion) {
+    let x = batch(1, -4.0, 4.0);
+    let y = batch(2, -4.0, 4.0);
+    let prob = batch(3, 0.01, 0.99);
+    let target = batch(4, 0.0, 1.0);
+    let mut grad = vec![0.0_f32; N * D];
+    for (name, level) in [("dispatch", None), ("avx2", Some(Level::Avx2))] {
+        simd::set_max_level(level);
+        let mut group = cr.benchmark_group(format!("{N}x{D} {name}"));
+        group.throughput(Throughput::Elements((N * D) as u64));
+        group.sample_size(30);
+        let mut run = |loss: &str, f: &mut dyn FnMut(&mut [f32]) -> f32| {
+            group.bench_function(BenchmarkId::from_parameter(loss), |b| {
+                b.iter(|| f(&mut grad[..]))
+            });
+        };
+        run("mse", &mut |g| {
+            losses::mse::value_and_grad(rows(&x), rows(&y), g).unwrap()
+        });
+        run("l1_loss", &mut |g| {
+            losses::l1_loss::value_and_grad(rows(&x), rows(&y), g).unwrap()
+        });
+        run("huber_loss", &mut |g| {
+            losses::huber_loss::value_and_grad(rows(&x), rows(&y), 1.0, g).unwrap()
+        });
+        run("log_cosh", &mut |g| {
+            losses::log_cosh::value_and_grad(rows(&x), rows(&y), g).unwrap()
+        });
+        run("hinge", &mut |g| {
+            losses::hinge::value_and_grad(rows(&x), rows(&y), g).unwrap()
+        });
+        run("binary_cross_entropy", &mut |g| {
+            losses::binary_cross_entropy::value_and_grad(rows(&prob), rows(&target), g).unwrap()
+        });
+        run("binary_cross_entropy_with_logits", &mut |g| {
+            losses::binary_cross_entropy_with_logits::value_and_grad(rows(&x), rows(&target), g)
+                .unwrap()
+        });
+        run("sigmoid_focal_loss", &mut |g| {
+            losses::sigmoid_focal_loss::value_and_grad(rows(&x), rows(&target), 0.25, 2.0, g)
+                .unwrap()
+        });
+        group.finish();
+    }
+    simd::set_max_level(None);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
