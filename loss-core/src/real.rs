@@ -147,7 +147,7 @@ pub trait Float:
 // The transcendental functions are the vectorisable kernels of `math` (with
 // exhaustively proven f32 error bounds); the rest come from `libm`.
 macro_rules! impl_float {
-    ($t:ident, $sqrt:ident, $fabs:ident, $tanh:ident, $powi_pow:ident, $fma:ident,
+    ($t:ident, $sqrt:ident, $tanh:ident, $powi_pow:ident, $fma:ident,
      $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident, $fast_expm1:ident, $sigmoid:ident,
      $softplus:ident) => {
         impl Real for $t {
@@ -175,9 +175,12 @@ macro_rules! impl_float {
             fn sqrt(self) -> Self {
                 libm::$sqrt(self)
             }
-            #[inline]
+            // `core`'s, one `and` inline: `sign`, the gradient of `abs`,
+            // runs in the generated lane loops, where a call across the crate
+            // boundary (as `libm`'s `fabs`) would keep them scalar.
+            #[inline(always)]
             fn abs(self) -> Self {
-                libm::$fabs(self)
+                <$t>::abs(self)
             }
             #[inline]
             fn tanh(self) -> Self {
@@ -275,7 +278,6 @@ macro_rules! impl_float {
 impl_float!(
     f32,
     sqrtf,
-    fabsf,
     tanhf,
     powf,
     fmaf,
@@ -289,7 +291,6 @@ impl_float!(
 impl_float!(
     f64,
     sqrt,
-    fabs,
     tanh,
     pow,
     fma,
@@ -340,27 +341,32 @@ mod tests {
         ];
         for &x in &values {
             for &y in &values {
-                assert_eq!(
-                    Real::max(x, y).to_bits(),
-                    libm::fmaxf(x, y).to_bits(),
-                    "max({x}, {y})"
-                );
-                assert_eq!(
-                    Real::min(x, y).to_bits(),
-                    libm::fminf(x, y).to_bits(),
-                    "min({x}, {y})"
-                );
                 let (a, b) = (f64::from(x), f64::from(y));
-                assert_eq!(
-                    Real::max(a, b).to_bits(),
-                    libm::fmax(a, b).to_bits(),
-                    "max({a}, {b})"
-                );
-                assert_eq!(
-                    Real::min(a, b).to_bits(),
-                    libm::fmin(a, b).to_bits(),
-                    "min({a}, {b})"
-                );
+                let pairs = [
+                    (
+                        "max",
+                        Real::max(x, y).to_bits().into(),
+                        libm::fmaxf(x, y).to_bits().into(),
+                    ),
+                    (
+                        "min",
+                        Real::min(x, y).to_bits().into(),
+                        libm::fminf(x, y).to_bits().into(),
+                    ),
+                    (
+                        "max f64",
+                        Real::max(a, b).to_bits(),
+                        libm::fmax(a, b).to_bits(),
+                    ),
+                    (
+                        "min f64",
+                        Real::min(a, b).to_bits(),
+                        libm::fmin(a, b).to_bits(),
+                    ),
+                ];
+                for (op, ours, libms) in pairs {
+                    assert_eq!(ours, libms, "{op}({x}, {y})");
+                }
             }
             assert!(Real::max(x, f32::NAN).is_nan() && Real::max(f32::NAN, x).is_nan());
             assert!(Real::min(x, f32::NAN).is_nan() && Real::min(f32::NAN, x).is_nan());
