@@ -26,8 +26,9 @@
 //! (run-time CPU dispatch), and [`ScalarFn`]/[`SampleLoss`] (what `verify`
 //! checks).
 #![no_std]
-// One `unsafe` block, in `simd`: calling a kernel compiled for the CPU's
-// vector extensions after detecting them (measured in docs/performance.md).
+// Two `unsafe` blocks, each measured (docs/performance.md): in `simd`,
+// calling a kernel compiled for the CPU's vector extensions after detecting
+// them; in `__private::prefetch`, a cache hint for the next row.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -466,7 +466,8 @@ pub fn run_as<M: MulAdd, R>(kernel: impl FnOnce() -> R) -> R {
     }
 }
 
-/// The one place this crate uses `unsafe`: calling a function compiled for
+/// One of the two places this crate uses `unsafe` (the other is
+/// `__private::prefetch`, a cache hint): calling a function compiled for
 /// target features. The call is sound exactly when the CPU has them, which
 /// the callers checked ([`current`], or the [`Fma`] proof). Measured gain: see docs/performance.md (the `exp`
 /// kernel alone runs 2.3× faster with AVX2 than with SSE2).
