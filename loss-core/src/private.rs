@@ -275,7 +275,7 @@ pub fn prefetch<F>(data: &[F], index: usize) {
         // SAFETY: PREFETCHT0 (SSE, in every x86-64 CPU) only hints the
         // cache; it dereferences nothing and never faults, whatever the
         // address. Measured need: cross-entropy's value and gradient at
-        // 256x32000 take 0.83x the time with it (docs/performance.md);
+        // 256x32000 take 0.80x the time with it (docs/performance.md);
         // ordinary loads of the next row instead measured no gain.
         #[allow(unsafe_code)]
         unsafe {

@@ -961,7 +961,7 @@ fn sample_body(
 /// first pass of a row (its maxima, typically) reads rows the cache has
 /// not seen; the second (the exponentials) is bound by arithmetic, with
 /// memory idle. Fetched then, a wide row is in the cache when its turn
-/// comes: cross-entropy's value and gradient at 256x32000 take 0.83x the
+/// comes: cross-entropy's value and gradient at 256x32000 take 0.80x the
 /// time, the same bits (docs/performance.md).
 fn next_row_prefetch(g: &Graph, schedule: &Schedule, idents: &[Ident]) -> TokenStream {
     let rt = rt();
