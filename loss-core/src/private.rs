@@ -927,6 +927,9 @@ pub fn ref_logsumexp<R: Real>(len: usize, f: impl Fn(usize) -> R) -> R {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use std::string::ToString;
+
     /// A prefetch is a hint: at any index, in the slice or far past it, it
     /// reads nothing, changes nothing and does not fault.
     #[test]
@@ -948,8 +951,6 @@ mod tests {
         prefetch::<f64>(&[], 3);
         assert!(data.iter().enumerate().all(|(k, &x)| x == k as f32));
     }
-    use super::*;
-    use std::string::ToString;
 
     /// Both paths of `exp_diff_lanes` give `exp_diff`'s bits: chunks within
     /// the short exp's range, and chunks with one lane beyond it (far below
