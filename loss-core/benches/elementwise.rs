@@ -16,16 +16,14 @@ use std::hint::black_box;
 const N: usize = 256;
 const D: usize = 1000;
 
+#[path = "../tests/common/rng.rs"]
+mod rng;
+
 /// A deterministic row-major batch in `[lo, hi)`.
 fn batch(seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = rng::Rng::new(seed);
     (0..N * D)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            lo + (hi - lo) * ((state >> 40) as f32 / (1u64 << 24) as f32)
-        })
+        .map(|_| rng.uniform(lo.into(), hi.into()) as f32)
         .collect()
 }
 
