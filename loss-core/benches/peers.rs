@@ -13,14 +13,19 @@
 //! 0.25), as the peers' scripts; `NO_BASELINE` skips the baseline build;
 //! `PLOT=file.svg` plots the dispatch build's throughput against C (run it
 //! with a sweep of sizes, see docs/performance.md; a relative path is taken
-//! from the workspace root, not from `loss-core/` where cargo runs benches). `floor_copy` (one
-//! streaming pass: read and write N×C) and `floor_exp` (one vectorised `exp`
-//! per element) are the floors the fused losses are compared with. Builds: `dispatch` is the default run-time
-//! dispatch, `baseline` holds the kernels to baseline x86-64 with
-//! `simd::set_max_level`; with the `rayon` feature they are named
-//! `dispatch-rayon` and `baseline-rayon` and `threads` is rayon's pool size;
-//! `row-kernel` (rows of at most `NARROW`, 40, only) is the dispatch build with the
-//! narrow kernel switched off (`simd::set_rows_in_lanes(false)`).
+//! from the workspace root, not from `loss-core/` where cargo runs benches).
+//!
+//! `floor_copy` (one streaming pass: read and write N×C), `floor_exp` (one
+//! vectorised `exp` per element) and `floor_ln` (one vectorised `ln` per
+//! element, of `p`) are the floors the fused losses are compared with:
+//! cross-entropy needs one exp per element, KL one exp and one ln.
+//!
+//! Builds: `dispatch` is the default run-time dispatch, `baseline` holds the
+//! kernels to baseline x86-64 with `simd::set_max_level`; with the `rayon`
+//! feature they are named `dispatch-rayon` and `baseline-rayon` and
+//! `threads` is rayon's pool size; `row-kernel` (rows of at most `NARROW`,
+//! 40, only) is the dispatch build with the narrow kernel switched off
+//! (`simd::set_rows_in_lanes(false)`).
 //! The loss and `gdot = Σ grad·z` columns are the cross-check with the peers;
 //! each row is also checked on stderr against the same loss computed in f64.
 
@@ -289,7 +294,8 @@ fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
     };
 
     // The floors the issue measures against: one streaming pass (read N×C,
-    // write N×C) and one vectorised exp per element (read, exp, write).
+    // write N×C) and one vectorised exp per element (read, exp, write); and
+    // one ln per element, which KL needs on top of its exp (`p ln p`).
     emit(
         "floor_copy",
         bench(|| black_box(&mut grad[..]).copy_from_slice(black_box(z))),
@@ -319,6 +325,34 @@ fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
                     plain.run(
                         #[inline(always)]
                         || loss_core::math::exp_slice(z, out),
+                    )
+                },
+            )
+        }),
+        f32::NAN,
+        f64::NAN,
+    );
+    emit(
+        "floor_ln",
+        bench(|| {
+            simd::run_flavoured(
+                (black_box(p), black_box(&mut grad[..])),
+                #[inline(always)]
+                |(p, out), fma| {
+                    fma.run(
+                        #[inline(always)]
+                        || {
+                            for (o, &x) in out.iter_mut().zip(p) {
+                                *o = x.ln_with::<Fused>();
+                            }
+                        },
+                    )
+                },
+                #[inline(always)]
+                |(p, out), plain| {
+                    plain.run(
+                        #[inline(always)]
+                        || loss_core::math::ln_slice(p, out),
                     )
                 },
             )
