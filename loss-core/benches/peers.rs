@@ -262,6 +262,40 @@ struct Timed {
     med_us: f64,
 }
 
+/// A floor: one vectorised function per element of `x`, into `out`, in the
+/// flavour the losses run. Where the CPU has FMA, `out[i] = fused(x[i])`
+/// compiled inside the wide function (fused multiply-adds); elsewhere the
+/// plain flavour's slice function, `plain(x, out)`.
+#[inline(always)]
+fn map_flavoured(
+    x: &[f32],
+    out: &mut [f32],
+    fused: impl Fn(f32) -> f32,
+    plain: impl FnOnce(&[f32], &mut [f32]),
+) {
+    simd::run_flavoured(
+        (x, out),
+        #[inline(always)]
+        |(x, out), fma| {
+            fma.run(
+                #[inline(always)]
+                || {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = fused(v);
+                    }
+                },
+            )
+        },
+        #[inline(always)]
+        |(x, out), no_fma| {
+            no_fma.run(
+                #[inline(always)]
+                || plain(x, out),
+            )
+        },
+    )
+}
+
 fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
     let (n, c) = (x.n, x.c);
     let (z, t, p, y) = (&x.z[..], &x.t[..], &x.p[..], &x.y[..]);
@@ -304,29 +338,13 @@ fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
     );
     emit(
         "floor_exp",
-        // The flavour the losses run: fused multiply-adds where the CPU has
-        // FMA.
         bench(|| {
-            simd::run_flavoured(
-                (black_box(z), black_box(&mut grad[..])),
+            map_flavoured(
+                black_box(z),
+                black_box(&mut grad[..]),
                 #[inline(always)]
-                |(z, out), fma| {
-                    fma.run(
-                        #[inline(always)]
-                        || {
-                            for (o, &x) in out.iter_mut().zip(z) {
-                                *o = x.exp_with::<Fused>();
-                            }
-                        },
-                    )
-                },
-                #[inline(always)]
-                |(z, out), plain| {
-                    plain.run(
-                        #[inline(always)]
-                        || loss_core::math::exp_slice(z, out),
-                    )
-                },
+                |x| x.exp_with::<Fused>(),
+                loss_core::math::exp_slice,
             )
         }),
         f32::NAN,
@@ -335,26 +353,12 @@ fn run(build: &str, threads: usize, x: &Inputs) -> Vec<Timed> {
     emit(
         "floor_ln",
         bench(|| {
-            simd::run_flavoured(
-                (black_box(p), black_box(&mut grad[..])),
+            map_flavoured(
+                black_box(p),
+                black_box(&mut grad[..]),
                 #[inline(always)]
-                |(p, out), fma| {
-                    fma.run(
-                        #[inline(always)]
-                        || {
-                            for (o, &x) in out.iter_mut().zip(p) {
-                                *o = x.ln_with::<Fused>();
-                            }
-                        },
-                    )
-                },
-                #[inline(always)]
-                |(p, out), plain| {
-                    plain.run(
-                        #[inline(always)]
-                        || loss_core::math::ln_slice(p, out),
-                    )
-                },
+                |x| x.ln_with::<Fused>(),
+                loss_core::math::ln_slice,
             )
         }),
         f32::NAN,
