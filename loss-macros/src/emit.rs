@@ -1521,8 +1521,10 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
             let l = label_ident(&idents[i.0 as usize]);
             match site {
                 Site::Element(_) => quote!(#rt::onehot::<F>(__jj, #l)),
-                // A 32-bit compare, one vector instruction per 8 lanes.
-                Site::Rows { column: true } => quote!(#rt::onehot_lane::<F>(__j as u32, #l[__l])),
+                // A 32-bit compare, one vector instruction per 8 lanes, of
+                // the column index the narrow kernel keeps opaque (`__j32`,
+                // see `narrow::emit_pass`).
+                Site::Rows { column: true } => quote!(#rt::onehot_lane::<F>(__j32, #l[__l])),
                 _ => return internal("onehot used as a scalar"),
             }
         }
