@@ -259,15 +259,15 @@ mod tests {
     #[test]
     fn distillation_keeps_its_three_exponentials_for_the_gradient_pass() {
         use crate::ir::{Binary, Op};
-        use crate::schedule::{Schedule, Slot, Step};
+        use crate::schedule::{Schedule, Slot};
         let c = compile(quote! {
             fn d(#[grad] s: Vector<C>, t: Vector<C>, y: Class<C>, alpha: Scalar, beta: Scalar, temp: Scalar) {
                 alpha * cross_entropy(s, y) + beta * temp.powi(2) * kl_div(softmax(t / temp), softmax(s / temp))
             }
         });
-        let last = |s: &Schedule| match s.steps.iter().rev().find(|s| matches!(s, Step::Pass(_))) {
-            Some(Step::Pass(p)) => (p.loads.clone(), p.elements.clone()),
-            _ => panic!("no pass"),
+        let last = |s: &Schedule| {
+            let p = s.passes().next_back().expect("no pass");
+            (p.loads.clone(), p.elements.clone())
         };
         // The exps a pass evaluates: the loaded ones are leaves of it.
         let evaluated_exps = |loads: &[(NodeId, Slot)], elements: &[NodeId]| {

@@ -97,12 +97,13 @@ impl Pass {
 }
 
 impl Schedule {
-    /// Number of passes over row elements per sample.
-    pub fn passes(&self) -> usize {
-        self.steps
-            .iter()
-            .filter(|s| matches!(s, Step::Pass(_)))
-            .count()
+    /// The passes over row elements, in order (the steps between them are
+    /// per-sample scalars).
+    pub fn passes(&self) -> impl DoubleEndedIterator<Item = &Pass> {
+        self.steps.iter().filter_map(|step| match step {
+            Step::Pass(pass) => Some(pass),
+            Step::Scalar(_) => None,
+        })
     }
 
     /// How many rows after a sample's own the stashes use (the most of any
@@ -413,11 +414,8 @@ mod tests {
             ],
             2,
         );
-        assert_eq!(s.passes(), 3, "{s:#?}");
-        let Some(Step::Pass(last)) = s.steps.iter().rev().find(|s| matches!(s, Step::Pass(_)))
-        else {
-            panic!()
-        };
+        assert_eq!(s.passes().count(), 3, "{s:#?}");
+        let last = s.passes().next_back().unwrap();
         assert_eq!(last.writes.len(), 1);
         assert!(last.reductions.is_empty());
         // The gradient pass reads exp(z - max) back from the gradient row,
@@ -443,14 +441,7 @@ mod tests {
         let loss = g.intern(Op::Binary(Binary::Mul, lse, total));
         let (g, roots) = rewrite::expand(&g, &[loss]);
         let s = schedule(&g, &[Output::Scalar(roots[0])], 0);
-        let passes: Vec<&Pass> = s
-            .steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Pass(p) => Some(p),
-                Step::Scalar(_) => None,
-            })
-            .collect();
+        let passes: Vec<&Pass> = s.passes().collect();
         assert_eq!(passes.len(), 2, "{s:#?}");
         let reduces = |p: &Pass, kind: Reduction| {
             p.reductions
@@ -479,7 +470,7 @@ mod tests {
         let b = g.intern(Op::Reduce(Reduction::Max, e));
         let total = g.intern(Op::Binary(Binary::Add, a, b));
         let s = schedule(&g, &[Output::Scalar(total)], 0);
-        assert_eq!(s.passes(), 1);
+        assert_eq!(s.passes().count(), 1);
         assert_eq!(s.hoisted, vec![inv]);
     }
 }

@@ -302,14 +302,7 @@ mod tests {
         let picked = g.intern(Op::Binary(Binary::Mul, z, hot));
         let total = g.intern(Op::Reduce(Reduction::Sum, picked));
         let plan = schedule(&g, &[Output::Scalar(total)], 0);
-        let pass = plan
-            .steps
-            .iter()
-            .find_map(|step| match step {
-                Step::Pass(pass) => Some(pass),
-                Step::Scalar(_) => None,
-            })
-            .expect("a sum is a pass");
+        let pass = plan.passes().next().expect("a sum is a pass");
         let code = emit_pass(&g, pass, &[], &idents).unwrap().to_string();
         let barrier = quote!(let __j32: u32 = ::core::hint::black_box(__j as u32););
         let compare = quote!(::loss_core::__private::onehot_lane::<F>(__j32, __y_i[__l]));
