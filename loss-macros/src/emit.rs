@@ -924,8 +924,9 @@ fn sample_body(
             input.0
         ));
     }
+    // The second pass fetches the next row (see `next_row_prefetch`).
     let prefetch = next_row_prefetch(g, schedule, idents);
-    let mut passes = 0;
+    let mut pass_index = 0;
     // Writes are placed by the schedule; match them to the requested ones.
     for step in &schedule.steps {
         match step {
@@ -935,12 +936,12 @@ fn sample_body(
                 out.push(quote!(let #id: F = #e;));
             }
             Step::Pass(pass) => {
-                let prefetch = if passes == 1 {
+                let prefetch = if pass_index == 1 {
                     &prefetch
                 } else {
                     &TokenStream::new()
                 };
-                passes += 1;
+                pass_index += 1;
                 out.push(emit_pass(
                     g,
                     pass,
