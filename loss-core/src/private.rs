@@ -424,6 +424,11 @@ impl<F: Float> Lanes<F> {
     pub fn neg_infinity() -> Self {
         Lanes([F::NEG_INFINITY; LANES])
     }
+    /// All lanes `+inf`.
+    #[inline(always)]
+    pub fn infinity() -> Self {
+        Lanes([F::INFINITY; LANES])
+    }
     /// The same lanes, opaque to the optimiser: the row kernel's loop over
     /// whole chunks ends with it, so that LLVM keeps the accumulators of
     /// that loop in vector registers.
@@ -454,6 +459,21 @@ impl<F: Float> Lanes<F> {
             self.max(l, x);
         }
     }
+    /// Keeps the smaller of lane `l` and `x`, ignoring NaN.
+    #[inline(always)]
+    pub fn min(&mut self, l: usize, x: F) {
+        if x < self.0[l] {
+            self.0[l] = x;
+        }
+    }
+    /// Keeps in each lane the smaller of it and the same lane of `other`,
+    /// ignoring NaN (as [`merge_max`](Self::merge_max)).
+    #[inline(always)]
+    pub fn merge_min(&mut self, other: Self) {
+        for (l, &x) in other.0.iter().enumerate() {
+            self.min(l, x);
+        }
+    }
     /// Keeps the larger of lane `l` and `x`; NaN sticks.
     #[inline(always)]
     pub fn max_nan(&mut self, l: usize, x: F) {
@@ -480,6 +500,13 @@ impl<F: Float> Lanes<F> {
         self.0
             .iter()
             .fold(F::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+    }
+    /// The minimum of the lanes, ignoring NaN.
+    #[inline(always)]
+    pub fn minimum(self) -> F {
+        self.0
+            .iter()
+            .fold(F::INFINITY, |m, &x| if x < m { x } else { m })
     }
     /// The maximum of the lanes; NaN if any lane is NaN.
     #[inline(always)]
@@ -755,19 +782,30 @@ fn subtraction_error<F: Float>(a: F, b: F, d: F) -> F {
 /// take the short exp and none of the guards for infinite or NaN operands (a
 /// finite `a - b` has finite operands); otherwise each lane takes
 /// [`exp_diff`]. The same bits either way. The row kernel passes a chunk of
-/// a row and its shift in every lane. (The narrow kernel, one row per lane,
+/// a row and its shift in every lane, and `row_in_range` when its max pass
+/// found the whole row in that range ([`exps_in_range`]): the chunk then
+/// skips the test. (The narrow kernel, one row per lane,
 /// keeps the plain `exp_diff`: the test and branch per column cost it more
 /// than the short exp saves, 13.1k instructions a call of cross-entropy at
 /// 32×10 against 11.4k.)
 #[inline(always)]
-pub fn exp_diff_lanes<M: MulAdd, F: Float, const N: usize>(a: &[F; N], b: &[F; N]) -> [F; N] {
+pub fn exp_diff_lanes<M: MulAdd, F: Float, const N: usize>(
+    a: &[F; N],
+    b: &[F; N],
+    row_in_range: bool,
+) -> [F; N] {
     let mut d = [F::ZERO; N];
-    let (lo, hi) = F::EXP_NORMAL;
-    let mut normal = true;
     for l in 0..N {
         d[l] = a[l] - b[l];
-        normal &= (d[l] >= lo) & (d[l] <= hi);
     }
+    let normal = row_in_range || {
+        let (lo, hi) = F::EXP_NORMAL;
+        let mut normal = true;
+        for &x in &d {
+            normal &= (x >= lo) & (x <= hi);
+        }
+        normal
+    };
     let mut out = [F::ZERO; N];
     if normal {
         for l in 0..N {
@@ -822,6 +860,19 @@ pub fn whole_lanes<M: MulAdd, F: Float, const N: usize>(x: [F; N], wide: bool) -
     } else {
         x
     }
+}
+
+/// `true` if every `x - shift` of a row whose maximum is `maximum` and
+/// minimum `minimum` (both ignoring NaN) is in the range of the short exp
+/// (see [`exp_diff_lanes`]): the maximum is finite (so the shift is the
+/// maximum) and the minimum within range of it. Each `x - shift` then lies
+/// between `minimum - maximum` and 0, as rounding is monotonic. A NaN
+/// element's lane still gives NaN: its subtraction's error term is NaN.
+#[inline(always)]
+pub fn exps_in_range<F: Float>(maximum: F, minimum: F) -> bool {
+    let (lo, hi) = F::EXP_NORMAL;
+    debug_assert!(hi >= F::ZERO, "x - shift <= 0 is in range above");
+    maximum.is_finite() && minimum - maximum >= lo
 }
 
 /// `x ln y`, 0 where `x == 0` and `y` is not NaN (as [`Real::xlogy`]), with
@@ -962,7 +1013,7 @@ mod tests {
             for &b in shifts {
                 for start in 0..values.len() {
                     let a: [F; 16] = core::array::from_fn(|l| values[(start + l) % values.len()]);
-                    let got = exp_diff_lanes::<M, F, 16>(&a, &[b; 16]);
+                    let got = exp_diff_lanes::<M, F, 16>(&a, &[b; 16], false);
                     for l in 0..16 {
                         let want = exp_diff::<M, F>(a[l], b);
                         assert!(
@@ -1006,6 +1057,73 @@ mod tests {
         check::<Fused, f32>(&f32s, &[0.0, 12.5, -3.0, 1e5]);
         check::<Plain, f64>(&f64s, &[0.0, 101.25, -24.3, 1e7]);
         check::<Fused, f64>(&f64s, &[0.0, 101.25, -24.3, 1e7]);
+    }
+
+    /// A row that its max pass found in range (`exps_in_range`) takes the
+    /// short exp without testing its chunks, and gets `exp_diff`'s bits; a
+    /// NaN element still gives NaN. Rows a step beyond the range, or with
+    /// an infinite element, are not found in range.
+    #[test]
+    fn a_row_found_in_range_skips_the_test_with_the_same_bits() {
+        use crate::math::{Fused, Plain};
+        fn row_max_min<F: Float>(row: &[F; 16]) -> (F, F) {
+            let mut extremes = (F::NEG_INFINITY, F::INFINITY);
+            for &x in row {
+                if x > extremes.0 {
+                    extremes.0 = x;
+                }
+                if x < extremes.1 {
+                    extremes.1 = x;
+                }
+            }
+            extremes
+        }
+        fn check<M: MulAdd, F: Float>(row: [F; 16], in_range: bool) {
+            let (max, min) = row_max_min(&row);
+            assert_eq!(exps_in_range(max, min), in_range);
+            if !in_range {
+                return;
+            }
+            let shift = finite_or_zero(max);
+            let got = exp_diff_lanes::<M, F, 16>(&row, &[shift; 16], true);
+            for l in 0..16 {
+                let want = exp_diff::<M, F>(row[l], shift);
+                assert!(
+                    got[l].to_f64().to_bits() == want.to_f64().to_bits()
+                        || got[l].is_nan() && want.is_nan(),
+                    "exp_diff({:?}, {:?})",
+                    row[l].to_f64(),
+                    shift.to_f64()
+                );
+            }
+        }
+        fn rows<M: MulAdd, F: Float>() {
+            let (lo, _) = F::EXP_NORMAL;
+            let f = F::from_f64;
+            let spread: [F; 16] = core::array::from_fn(|l| f(3.5 - l as f64 * 5.7));
+            check::<M, F>(spread, true);
+            // The lowest element exactly at the range's end, then beyond.
+            let mut edge = spread;
+            edge[7] = f(3.5) + lo;
+            check::<M, F>(edge, true);
+            edge[7] = f(3.5) + lo - f(1.0);
+            check::<M, F>(edge, false);
+            let mut nan = spread;
+            nan[4] = F::NAN;
+            check::<M, F>(nan, true);
+            let zeros: [F; 16] =
+                core::array::from_fn(|l| f(if l % 2 == 0 { -0.0 } else { -(l as f64) }));
+            check::<M, F>(zeros, true);
+            for bad in [F::INFINITY, F::NEG_INFINITY] {
+                let mut row = spread;
+                row[9] = bad;
+                check::<M, F>(row, false);
+            }
+        }
+        rows::<Plain, f32>();
+        rows::<Fused, f32>();
+        rows::<Plain, f64>();
+        rows::<Fused, f64>();
     }
 
     /// Both paths of `xlogy_lanes` give `xlogy`'s bits: chunks of positive

@@ -13,7 +13,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, ToTokens};
 
 use crate::ir::{Binary, DimId, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
 use crate::schedule::{Pass, Schedule, Slot, Step};
@@ -1028,6 +1028,7 @@ fn emit_pass(
     let dim = dim_ident(pass.dim);
     let mut init = Vec::new();
     let mut merge = Vec::new();
+    let mut barriers = Vec::new();
     let mut done = Vec::new();
     for &r in &pass.reductions {
         let acc = format_ident!("__acc{}", r.0);
@@ -1044,12 +1045,32 @@ fn emit_pass(
             }
         };
         init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
-        if kind == Reduction::ShiftMax && may_be_wide {
-            // The second halves of the wide chunks go into lanes of their
-            // own, merged after the chunk loop (see the chunk's body).
-            let hi = format_ident!("__acc{}_hi", r.0);
-            init.push(quote!(let mut #hi = #rt::Lanes::<F>::neg_infinity();));
-            merge.push(quote!(#acc.merge_max(#hi);));
+        if kind == Reduction::ShiftMax {
+            // The row's minimum beside its maximum: whether every `x - max`
+            // of the row is in the short exp's range, tested once here
+            // instead of in every chunk of the pass of exponentials (see
+            // `exps_in_range`).
+            let low = min_ident(r);
+            init.push(quote!(let mut #low = #rt::Lanes::<F>::infinity();));
+            barriers.push(quote!(let mut #low = #low.barrier();));
+            if may_be_wide {
+                // The second halves of the wide chunks go into lanes of
+                // their own, merged after the chunk loop (see the chunk's
+                // body).
+                let hi = format_ident!("__acc{}_hi", r.0);
+                let low_hi = format_ident!("__min{}_hi", r.0);
+                init.push(quote! {
+                    let mut #hi = #rt::Lanes::<F>::neg_infinity();
+                    let mut #low_hi = #rt::Lanes::<F>::infinity();
+                });
+                merge.push(quote!(#acc.merge_max(#hi); #low.merge_min(#low_hi);));
+            }
+            let in_range = in_range_ident(r);
+            done.push(quote! {
+                let #result: F = #acc.#finish();
+                let #in_range: bool = #rt::exps_in_range(#result, #low.minimum());
+            });
+            continue;
         }
         done.push(quote!(let #result: F = #acc.#finish();));
     }
@@ -1122,13 +1143,21 @@ fn emit_pass(
                 }
                 // `exp(a - shift)` and `x ln y` of a whole chunk: one range
                 // test, then the short exp or ln for every lane (see
-                // `exp_diff_lanes`, `xlogy_lanes`).
+                // `exp_diff_lanes`, `xlogy_lanes`). The exps of a log-sum-exp,
+                // `exp(x - shift(x))`, take the max pass's test of their whole
+                // row instead where it passed.
                 let in_lanes = match g.op(e) {
-                    Op::Binary(Binary::ExpDiff, a, b) => Some((quote!(exp_diff_lanes), a, b)),
-                    Op::Binary(Binary::Xlogy, a, b) => Some((quote!(xlogy_lanes), a, b)),
+                    Op::Binary(Binary::ExpDiff, a, b) => {
+                        let in_range = match shift_of_row(g, a, b) {
+                            Some(max) => in_range_ident(max).to_token_stream(),
+                            None => quote!(false),
+                        };
+                        Some((quote!(exp_diff_lanes), a, b, quote!(, #in_range)))
+                    }
+                    Op::Binary(Binary::Xlogy, a, b) => Some((quote!(xlogy_lanes), a, b, quote!())),
                     _ => None,
                 };
-                if let (Some((function, a, b)), None) = (in_lanes, load) {
+                if let (Some((function, a, b, row_test)), None) = (in_lanes, load) {
                     // Each operand an array of its own: a scalar repeated,
                     // or filled by a loop of its own (one loop filling both
                     // cost distillation 10-20 % at 1024x1000).
@@ -1146,7 +1175,8 @@ fn emit_pass(
                     };
                     let a = lanes_of(a, format_ident!("__a"))?;
                     let b = lanes_of(b, format_ident!("__b"))?;
-                    let mut call = quote!(#rt::#function::<__M, F, { #width }>(&__a, &__b));
+                    let mut call =
+                        quote!(#rt::#function::<__M, F, { #width }>(&__a, &__b #row_test));
                     if may_be_wide {
                         call = quote!(#rt::whole_lanes::<__M, F, { #width }>(#call, __wide));
                     }
@@ -1200,14 +1230,18 @@ fn emit_pass(
                     // (`finite_or_zero` makes a zero `+0`): the second half
                     // goes into lanes of its own, so that the two halves'
                     // maxima do not wait for each other (the max pass ran
-                    // at their latency).
+                    // at their latency). The same for the minimum.
                     let hi = format_ident!("__acc{}_hi", r.0);
+                    let low = min_ident(r);
+                    let low_hi = format_ident!("__min{}_hi", r.0);
                     stmts.push(quote! {
                         for __l in 0..#rt::LANES {
                             let __jj = __j + __l;
                             #acc.max(__l, #first);
+                            #low.min(__l, #first);
                             let __jj = __j + #rt::LANES + __l;
                             #hi.max(__l, #second);
+                            #low_hi.min(__l, #second);
                         }
                     });
                     continue;
@@ -1223,6 +1257,10 @@ fn emit_pass(
             } else {
                 let v = element_ref(g, x, idents, at)?;
                 stmts.push(each(quote!(#acc.#method(#lane, #v);)));
+                if kind == Reduction::ShiftMax {
+                    let low = min_ident(r);
+                    stmts.push(each(quote!(#low.min(#lane, #v);)));
+                }
             }
         }
         for &(i, node) in writes {
@@ -1354,10 +1392,10 @@ fn emit_pass(
     let tail = body(None, true)?;
     // The tail adds to lane 0 alone; without the barrier LLVM would split the
     // accumulators of the blocked loop into lanes to suit it.
-    let barriers = pass.reductions.iter().map(|r| {
+    barriers.extend(pass.reductions.iter().map(|r| {
         let acc = format_ident!("__acc{}", r.0);
         quote!(let mut #acc = #acc.barrier();)
-    });
+    }));
     Ok(quote! {
         #(#init)*
         let mut __j = 0usize;
@@ -1371,6 +1409,27 @@ fn emit_pass(
         }
         #(#done)*
     })
+}
+
+/// The lanes of a row's minimum, kept beside the maximum of log-sum-exp
+/// shift `max`.
+fn min_ident(max: NodeId) -> Ident {
+    format_ident!("__min{}", max.0)
+}
+
+/// Whether every `x - shift` of the row whose maximum is `max` is in the
+/// short exp's range (from the max pass).
+fn in_range_ident(max: NodeId) -> Ident {
+    format_ident!("__in_range{}", max.0)
+}
+
+/// The maximum node if `b` is the log-sum-exp shift of `a`,
+/// `finite_or_zero(max(a))`.
+fn shift_of_row(g: &Graph, a: NodeId, b: NodeId) -> Option<NodeId> {
+    let Op::Unary(Unary::FiniteOrZero, max) = g.op(b) else {
+        return None;
+    };
+    (g.op(max) == Op::Reduce(Reduction::ShiftMax, a)).then_some(max)
 }
 
 /// The row-kernel row a stash slot is: the sample's gradient row, or its
@@ -2217,5 +2276,45 @@ mod tests {
             &idents,
         );
         assert!(one.is_empty(), "{one}");
+    }
+
+    /// The max pass of a log-sum-exp keeps the row's minimum beside its
+    /// maximum and tests the whole row once; the pass of exponentials takes
+    /// that verdict instead of testing each chunk.
+    #[test]
+    fn the_exps_take_the_max_pass_test_of_their_row() {
+        use crate::ir::tests::sample_graph;
+        use crate::schedule::{schedule, Output};
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let (g, roots) = crate::rewrite::expand(&g, &[lse]);
+        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let passes: Vec<&Pass> = plan.passes().collect();
+        let max = passes[0].reductions[0];
+        assert_eq!(g.op(max), Op::Reduce(Reduction::ShiftMax, z));
+        let code = |pass| {
+            emit_pass(&g, pass, &[], &idents, true, &quote!())
+                .unwrap()
+                .to_string()
+        };
+        let (maximum, minimum, in_range) = (
+            format_ident!("__s{}", max.0),
+            min_ident(max),
+            in_range_ident(max),
+        );
+        let verdict = quote! {
+            let #in_range: bool = ::loss_core::__private::exps_in_range(#maximum, #minimum.minimum());
+        };
+        let first = code(passes[0]);
+        assert!(first.contains(&verdict.to_string()), "{first}");
+        assert!(
+            first.contains(&format!("{minimum} . min (__l ,")),
+            "{first}"
+        );
+        let second = code(passes[1]);
+        let call = quote!((&__a, &__b, #in_range));
+        assert!(second.contains(&call.to_string()), "{second}");
     }
 }
