@@ -2243,6 +2243,7 @@ fn reference_expr(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::{schedule, Output};
 
     #[test]
     fn literals_cover_non_finite_constants() {
@@ -2251,18 +2252,23 @@ mod tests {
         assert_eq!(literal(0.5).to_string(), "0.5f64");
     }
 
+    /// The inputs' identifiers of `sample_graph`, and the fast path's
+    /// graph of `logsumexp(z)` and `sum(z)` (its roots, in that order).
+    fn lse_and_sum() -> ([Ident; 3], Graph, Vec<NodeId>) {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let total = g.intern(Op::Reduce(Reduction::Sum, z));
+        let (g, roots) = crate::rewrite::expand(&g, &[lse, total]);
+        (idents, g, roots)
+    }
+
     /// The second pass of a log-sum-exp (its exponentials) asks for the next
     /// row of the first pass's input; a single pass asks for nothing.
     #[test]
     fn the_second_pass_fetches_the_next_rows_first_pass_inputs() {
-        use crate::ir::tests::sample_graph;
-        use crate::schedule::{schedule, Output};
-        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
-        let mut g = sample_graph();
-        let z = g.intern(Op::Input(InputId(0)));
-        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
-        let total = g.intern(Op::Reduce(Reduction::Sum, z));
-        let (two, roots) = crate::rewrite::expand(&g, &[lse, total]);
+        let (idents, two, roots) = lse_and_sum();
         let fetch = next_row_prefetch(
             &two,
             &schedule(&two, &[Output::Scalar(roots[0])], 0),
@@ -2283,13 +2289,9 @@ mod tests {
     /// that verdict instead of testing each chunk.
     #[test]
     fn the_exps_take_the_max_pass_test_of_their_row() {
-        use crate::ir::tests::sample_graph;
-        use crate::schedule::{schedule, Output};
-        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
-        let mut g = sample_graph();
+        let (idents, mut g, roots) = lse_and_sum();
+        // The input's node, already in the graph.
         let z = g.intern(Op::Input(InputId(0)));
-        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
-        let (g, roots) = crate::rewrite::expand(&g, &[lse]);
         let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
         let passes: Vec<&Pass> = plan.passes().collect();
         let max = passes[0].reductions[0];
