@@ -871,7 +871,8 @@ pub fn whole_lanes<M: MulAdd, F: Float, const N: usize>(x: [F; N], wide: bool) -
 #[inline(always)]
 pub fn exps_in_range<F: Float>(maximum: F, minimum: F) -> bool {
     let (lo, hi) = F::EXP_NORMAL;
-    debug_assert!(hi >= F::ZERO, "x - shift <= 0 is in range above");
+    // The range holds 0, the largest `x - shift`.
+    debug_assert!(hi >= F::ZERO);
     maximum.is_finite() && minimum - maximum >= lo
 }
 

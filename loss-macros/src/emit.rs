@@ -13,7 +13,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote};
 
 use crate::ir::{Binary, DimId, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
 use crate::schedule::{Pass, Schedule, Slot, Step};
@@ -1045,6 +1045,7 @@ fn emit_pass(
             }
         };
         init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
+        done.push(quote!(let #result: F = #acc.#finish();));
         if kind == Reduction::ShiftMax {
             // The row's minimum beside its maximum: whether every `x - max`
             // of the row is in the short exp's range, tested once here
@@ -1057,8 +1058,7 @@ fn emit_pass(
                 // The second halves of the wide chunks go into lanes of
                 // their own, merged after the chunk loop (see the chunk's
                 // body).
-                let hi = format_ident!("__acc{}_hi", r.0);
-                let low_hi = format_ident!("__min{}_hi", r.0);
+                let (hi, low_hi) = (second_half(&acc), second_half(&low));
                 init.push(quote! {
                     let mut #hi = #rt::Lanes::<F>::neg_infinity();
                     let mut #low_hi = #rt::Lanes::<F>::infinity();
@@ -1066,13 +1066,8 @@ fn emit_pass(
                 merge.push(quote!(#acc.merge_max(#hi); #low.merge_min(#low_hi);));
             }
             let in_range = in_range_ident(r);
-            done.push(quote! {
-                let #result: F = #acc.#finish();
-                let #in_range: bool = #rt::exps_in_range(#result, #low.minimum());
-            });
-            continue;
+            done.push(quote!(let #in_range: bool = #rt::exps_in_range(#result, #low.minimum());));
         }
-        done.push(quote!(let #result: F = #acc.#finish();));
     }
     // The statements for one element, or (with `chunk`) for the elements of
     // a chunk (`LANES` of them, or twice that), each element node an array
@@ -1149,7 +1144,10 @@ fn emit_pass(
                 let in_lanes = match g.op(e) {
                     Op::Binary(Binary::ExpDiff, a, b) => {
                         let in_range = match shift_of_row(g, a, b) {
-                            Some(max) => in_range_ident(max).to_token_stream(),
+                            Some(max) => {
+                                let verdict = in_range_ident(max);
+                                quote!(#verdict)
+                            }
                             None => quote!(false),
                         };
                         Some((quote!(exp_diff_lanes), a, b, quote!(, #in_range)))
@@ -1231,9 +1229,8 @@ fn emit_pass(
                     // goes into lanes of its own, so that the two halves'
                     // maxima do not wait for each other (the max pass ran
                     // at their latency). The same for the minimum.
-                    let hi = format_ident!("__acc{}_hi", r.0);
                     let low = min_ident(r);
-                    let low_hi = format_ident!("__min{}_hi", r.0);
+                    let (hi, low_hi) = (second_half(&acc), second_half(&low));
                     stmts.push(quote! {
                         for __l in 0..#rt::LANES {
                             let __jj = __j + __l;
@@ -1409,6 +1406,12 @@ fn emit_pass(
         }
         #(#done)*
     })
+}
+
+/// The lanes that take the second halves of the wide chunks for the
+/// accumulator `lanes` of a shift's maximum or minimum.
+fn second_half(lanes: &Ident) -> Ident {
+    format_ident!("{}_hi", lanes)
 }
 
 /// The lanes of a row's minimum, kept beside the maximum of log-sum-exp
