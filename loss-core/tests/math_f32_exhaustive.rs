@@ -302,7 +302,7 @@ fn exp_normal_f32_is_exp_f32_on_its_domain() {
     );
 }
 
-/// The short ln (of `xlogy` in the fused kernels) gives the bits of
+/// The short ln (of `xlogy_lanes` and `ln_lanes` in the fused kernels) gives the bits of
 /// `ln_f32` on every positive normal number.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
@@ -313,6 +313,20 @@ fn ln_normal_f32_is_ln_f32_on_its_domain() {
         &[dense(lo.to_bits(), hi.to_bits())],
         kernel!(ln_normal_with),
         kernel!(ln_with),
+    );
+}
+
+/// The short `ln(1 + x)` (of `log1p_lanes` in the fused kernels) gives the
+/// bits of `log1p_f32` on every input above -1.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn log1p_normal_f32_is_log1p_f32_on_its_domain() {
+    let (lo, hi) = f32::LN_1P_NORMAL;
+    same_bits(
+        "log1p_normal_f32",
+        &[dense(0, hi.to_bits()), dense(0x8000_0000, lo.to_bits())],
+        kernel!(ln_1p_normal_with),
+        kernel!(ln_1p_with),
     );
 }
 

@@ -402,6 +402,19 @@ fn ln_normal_f64_is_ln_f64_on_its_domain() {
     );
 }
 
+/// The short `ln(1 + x)` of the fused kernels gives the bits of `log1p_f64`
+/// above -1.
+#[test]
+fn log1p_normal_f64_is_log1p_f64_on_its_domain() {
+    let (lo, hi) = f64::LN_1P_NORMAL;
+    same_bits(
+        "log1p_normal_f64",
+        &domain(&mut Rng(9), lo, hi),
+        flavours!(ln_1p_normal_with),
+        flavours!(ln_1p_with),
+    );
+}
+
 #[test]
 fn ln_f64_random_and_hard_cases() {
     let mut rng = Rng(2);

@@ -1136,9 +1136,10 @@ fn emit_pass(
                     }
                     continue;
                 }
-                // `exp(a - shift)` and `x ln y` of a whole chunk: one range
-                // test, then the short exp or ln for every lane (see
-                // `exp_diff_lanes`, `xlogy_lanes`). The exps of a log-sum-exp,
+                // `exp(a - shift)`, `x ln y`, `ln x` and `ln(1 + x)` of a
+                // whole chunk: one range test, then the short exp or ln for
+                // every lane (see `exp_diff_lanes`, `xlogy_lanes`,
+                // `ln_lanes`, `log1p_lanes`). The exps of a log-sum-exp,
                 // `exp(x - shift(x))`, take the max pass's test of their whole
                 // row instead where it passed.
                 let in_lanes = match g.op(e) {
@@ -1150,12 +1151,16 @@ fn emit_pass(
                             }
                             None => quote!(false),
                         };
-                        Some((quote!(exp_diff_lanes), a, b, quote!(, #in_range)))
+                        Some((quote!(exp_diff_lanes), vec![a, b], quote!(, #in_range)))
                     }
-                    Op::Binary(Binary::Xlogy, a, b) => Some((quote!(xlogy_lanes), a, b, quote!())),
+                    Op::Binary(Binary::Xlogy, a, b) => {
+                        Some((quote!(xlogy_lanes), vec![a, b], quote!()))
+                    }
+                    Op::Unary(Unary::Ln, a) => Some((quote!(ln_lanes), vec![a], quote!())),
+                    Op::Unary(Unary::Log1p, a) => Some((quote!(log1p_lanes), vec![a], quote!())),
                     _ => None,
                 };
-                if let (Some((function, a, b, row_test)), None) = (in_lanes, load) {
+                if let (Some((function, operands, row_test)), None) = (in_lanes, load) {
                     // Each operand an array of its own: a scalar repeated,
                     // or filled by a loop of its own (one loop filling both
                     // cost distillation 10-20 % at 1024x1000).
@@ -1171,17 +1176,21 @@ fn emit_pass(
                             }
                         })
                     };
-                    let a = lanes_of(a, format_ident!("__a"))?;
-                    let b = lanes_of(b, format_ident!("__b"))?;
+                    let names = ["__a", "__b"].map(|name| format_ident!("{}", name));
+                    let names = &names[..operands.len()];
+                    let fills = operands
+                        .iter()
+                        .zip(names)
+                        .map(|(&n, name)| lanes_of(n, name.clone()))
+                        .collect::<Result<Vec<_>>>()?;
                     let mut call =
-                        quote!(#rt::#function::<__M, F, { #width }>(&__a, &__b #row_test));
+                        quote!(#rt::#function::<__M, F, { #width }>(#(&#names),* #row_test));
                     if may_be_wide {
                         call = quote!(#rt::whole_lanes::<__M, F, { #width }>(#call, __wide));
                     }
                     stmts.push(quote! {
                         let #id: [F; #width] = {
-                            #a
-                            #b
+                            #(#fills)*
                             #call
                         };
                     });
@@ -2321,5 +2330,36 @@ mod tests {
         let second = code(passes[1]);
         let call = quote!((&__a, &__b, #in_range));
         assert!(second.contains(&call.to_string()), "{second}");
+    }
+
+    /// `ln x` and `ln(1 + x)` of a chunk take one range test of the chunk
+    /// (`ln_lanes`, `log1p_lanes`) instead of each lane's special values.
+    #[test]
+    fn the_lns_of_a_chunk_take_one_range_test() {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let ln = g.intern(Op::Unary(Unary::Ln, z));
+        let log1p = g.intern(Op::Unary(Unary::Log1p, z));
+        let both = g.intern(Op::Binary(Binary::Add, ln, log1p));
+        let total = g.intern(Op::Reduce(Reduction::Sum, both));
+        let (g, roots) = crate::rewrite::expand(&g, &[total]);
+        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let code: String = plan
+            .passes()
+            .map(|pass| {
+                emit_pass(&g, pass, &[], &idents, true, &quote!())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        for function in ["ln_lanes", "log1p_lanes"] {
+            let function = format_ident!("{}", function);
+            let call = quote! {
+                ::loss_core::__private::#function::<__M, F, { ::loss_core::__private::LANES }>(&__a)
+            };
+            let call = call.to_string();
+            assert!(code.contains(&call), "{call} in {code}");
+        }
     }
 }

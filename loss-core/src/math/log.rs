@@ -19,6 +19,7 @@
 //! `exp.rs`).
 
 use super::{MulAdd, Plain};
+use crate::Float;
 
 /// Coefficients of `P(z) ~ (2 atanh(s) / s - 2) / z`, `z = s^2 <= 0.02944`,
 /// f32. From `tests/fixtures/math_coefficients.py`: `|z (P - P*)| / 2 <
@@ -227,16 +228,36 @@ pub fn log1p_f32(x: f32) -> f32 {
 /// [`log1p_f32`] with `a * b + c` evaluated as `M` says.
 #[inline(always)]
 pub(crate) fn log1p_f32_with<M: MulAdd>(x: f32) -> f32 {
-    let u = 1.0 + x;
-    let big_x = if x > 1.0 { x } else { 1.0 };
-    let small_x = if x > 1.0 { 1.0 } else { x };
-    let c = (big_x - u) + small_x;
+    let (u, c) = one_plus(x);
     let v = ln_core_f32::<M>(u, c / u);
     if x == 0.0 {
         x
     } else {
         v
     }
+}
+
+/// [`log1p_f32_with`] for `x` in `[-1 + 2^-24, MAX]`, where `1 + x` is a
+/// positive normal number: no special values, the same bits.
+#[inline(always)]
+pub(crate) fn log1p_normal_f32_with<M: MulAdd>(x: f32) -> f32 {
+    let (u, c) = one_plus(x);
+    let v = ln_positive_f32::<M>(u, 0, c / u);
+    if x == 0.0 {
+        x
+    } else {
+        v
+    }
+}
+
+/// `1 + x` rounded, and its rounding error (Fast2Sum: the larger operand
+/// first).
+#[inline(always)]
+fn one_plus<F: Float>(x: F) -> (F, F) {
+    let u = F::ONE + x;
+    let big_x = if x > F::ONE { x } else { F::ONE };
+    let small_x = if x > F::ONE { F::ONE } else { x };
+    (u, (big_x - u) + small_x)
 }
 
 /// `ln(1 + x)` for `f64`, accurate for small `x`, vectorisable.
@@ -257,11 +278,21 @@ pub fn log1p_f64(x: f64) -> f64 {
 /// [`log1p_f64`] with `a * b + c` evaluated as `M` says.
 #[inline(always)]
 pub(crate) fn log1p_f64_with<M: MulAdd>(x: f64) -> f64 {
-    let u = 1.0 + x;
-    let big_x = if x > 1.0 { x } else { 1.0 };
-    let small_x = if x > 1.0 { 1.0 } else { x };
-    let c = (big_x - u) + small_x;
+    let (u, c) = one_plus(x);
     let v = ln_core_f64::<M>(u, c / u);
+    if x == 0.0 {
+        x
+    } else {
+        v
+    }
+}
+
+/// [`log1p_f64_with`] for `x` in `[-1 + 2^-53, MAX]`, where `1 + x` is a
+/// positive normal number: no special values, the same bits.
+#[inline(always)]
+pub(crate) fn log1p_normal_f64_with<M: MulAdd>(x: f64) -> f64 {
+    let (u, c) = one_plus(x);
+    let v = ln_positive_f64::<M>(u, 0, c / u);
     if x == 0.0 {
         x
     } else {

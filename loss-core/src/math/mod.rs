@@ -65,7 +65,7 @@ use exp::{
 };
 use log::{
     ln_f32_with, ln_f64_with, ln_normal_f32_with, ln_normal_f64_with, log1p_f32_with,
-    log1p_f64_with,
+    log1p_f64_with, log1p_normal_f32_with, log1p_normal_f64_with,
 };
 use logistic::{sigmoid_f32_with, sigmoid_f64_with, softplus_f32_with, softplus_f64_with};
 
@@ -195,6 +195,22 @@ pub trait FastMath: Copy + Sub<Output = Self> {
     const LN_NORMAL: (Self, Self);
     /// `ln(1 + self)`, see [`log1p_f32`], [`log1p_f64`].
     fn ln_1p_with<M: MulAdd>(self) -> Self;
+    /// `ln(1 + self)` for `self` in [`LN_1P_NORMAL`](Self::LN_1P_NORMAL),
+    /// where `1 + self` is a positive normal number: the same bits as
+    /// [`ln_1p_with`](Self::ln_1p_with) there, without the selects for
+    /// special values. Elsewhere the result is meaningless.
+    ///
+    /// ```
+    /// use loss_core::math::{FastMath, Fused};
+    /// let (lo, hi) = f64::LN_1P_NORMAL;
+    /// for x in [lo, -0.5, -0.0, 0.0, 1e-300, 3.0, hi] {
+    ///     assert_eq!(x.ln_1p_normal_with::<Fused>().to_bits(), x.ln_1p_with::<Fused>().to_bits());
+    /// }
+    /// ```
+    fn ln_1p_normal_with<M: MulAdd>(self) -> Self;
+    /// `[-1 + EPSILON / 2, MAX]`, the inputs above -1: the domain of
+    /// [`ln_1p_normal_with`](Self::ln_1p_normal_with).
+    const LN_1P_NORMAL: (Self, Self);
     /// `e^self - 1`, see [`expm1_f32`], [`expm1_f64`].
     fn exp_m1_with<M: MulAdd>(self) -> Self;
     /// `1 / (1 + e^-self)`, see [`sigmoid_f32`], [`sigmoid_f64`].
@@ -237,7 +253,7 @@ pub trait FastMath: Copy + Sub<Output = Self> {
 }
 
 macro_rules! impl_fast_math {
-    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $ln_normal:ident, $log1p:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
+    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $ln_normal:ident, $log1p:ident, $log1p_normal:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
         impl FastMath for $t {
             #[inline(always)]
             fn exp_with<M: MulAdd>(self) -> Self {
@@ -261,6 +277,11 @@ macro_rules! impl_fast_math {
             fn ln_1p_with<M: MulAdd>(self) -> Self {
                 $log1p::<M>(self)
             }
+            #[inline(always)]
+            fn ln_1p_normal_with<M: MulAdd>(self) -> Self {
+                $log1p_normal::<M>(self)
+            }
+            const LN_1P_NORMAL: (Self, Self) = (-1.0 + $t::EPSILON / 2.0, $t::MAX);
             #[inline(always)]
             fn exp_m1_with<M: MulAdd>(self) -> Self {
                 $expm1::<M>(self)
@@ -289,6 +310,7 @@ impl_fast_math!(
     ln_f32_with,
     ln_normal_f32_with,
     log1p_f32_with,
+    log1p_normal_f32_with,
     expm1_f32_with,
     sigmoid_f32_with,
     softplus_f32_with
@@ -301,6 +323,7 @@ impl_fast_math!(
     ln_f64_with,
     ln_normal_f64_with,
     log1p_f64_with,
+    log1p_normal_f64_with,
     expm1_f64_with,
     sigmoid_f64_with,
     softplus_f64_with
