@@ -841,6 +841,24 @@ pub fn xlogy_lanes<M: MulAdd, F: Float, const N: usize>(x: &[F; N], y: &[F; N]) 
     out
 }
 
+/// [`xlogy_lanes`] of `x` with itself, `x ln x` (an entropy's terms, `p ln
+/// p` of KL): where every `x` is a positive normal number, none is 0, so the
+/// lanes skip `xlogy`'s test for a zero `x` too. The same bits.
+#[inline(always)]
+pub fn xlogx_lanes<M: MulAdd, F: Float, const N: usize>(x: &[F; N]) -> [F; N] {
+    let mut out = [F::ZERO; N];
+    if all_within(x, F::LN_NORMAL) {
+        for l in 0..N {
+            out[l] = x[l] * x[l].ln_normal_with::<M>();
+        }
+    } else {
+        for l in 0..N {
+            out[l] = xlogy::<M, F>(x[l], x[l]);
+        }
+    }
+    out
+}
+
 /// `ln x` lane by lane. Where every `x` is a positive normal number, the
 /// lanes take [`FastMath::ln_normal_with`](crate::math::FastMath::ln_normal_with),
 /// without the selects for special values; otherwise each lane takes
@@ -1172,7 +1190,7 @@ mod tests {
         rows::<Fused, f64>();
     }
 
-    /// Both paths of `xlogy_lanes` give `xlogy`'s bits: chunks of positive
+    /// Both paths of `xlogy_lanes` and `xlogx_lanes` give `xlogy`'s bits: chunks of positive
     /// normal `y`, and chunks with one zero, subnormal, negative, infinite or
     /// NaN `y`, which send the whole chunk the long way.
     #[test]
@@ -1183,12 +1201,20 @@ mod tests {
                 let y: [F; 16] = core::array::from_fn(|l| ys[(start + l) % ys.len()]);
                 let x: [F; 16] = core::array::from_fn(|l| xs[(start + 3 * l) % xs.len()]);
                 let got = xlogy_lanes::<M, F, 16>(&x, &y);
+                let itself = xlogx_lanes::<M, F, 16>(&y);
                 for l in 0..16 {
                     let want = xlogy::<M, F>(x[l], y[l]);
                     assert!(
                         got[l] == want || got[l].is_nan() && want.is_nan(),
                         "xlogy({:?}, {:?})",
                         x[l].to_f64(),
+                        y[l].to_f64()
+                    );
+                    let want = xlogy::<M, F>(y[l], y[l]);
+                    assert!(
+                        itself[l].to_f64().to_bits() == want.to_f64().to_bits()
+                            || itself[l].is_nan() && want.is_nan(),
+                        "xlogy({:?}, itself)",
                         y[l].to_f64()
                     );
                 }

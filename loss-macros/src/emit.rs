@@ -1139,7 +1139,7 @@ fn emit_pass(
                 // `exp(a - shift)`, `x ln y`, `ln x` and `ln(1 + x)` of a
                 // whole chunk: one range test, then the short exp or ln for
                 // every lane (see `exp_diff_lanes`, `xlogy_lanes`,
-                // `ln_lanes`, `log1p_lanes`). The exps of a log-sum-exp,
+                // `xlogx_lanes`, `ln_lanes`, `log1p_lanes`). The exps of a log-sum-exp,
                 // `exp(x - shift(x))`, take the max pass's test of their whole
                 // row instead where it passed.
                 let in_lanes = match g.op(e) {
@@ -1152,6 +1152,9 @@ fn emit_pass(
                             None => quote!(false),
                         };
                         Some((quote!(exp_diff_lanes), vec![a, b], quote!(, #in_range)))
+                    }
+                    Op::Binary(Binary::Xlogy, a, b) if a == b => {
+                        Some((quote!(xlogx_lanes), vec![a], quote!()))
                     }
                     Op::Binary(Binary::Xlogy, a, b) => {
                         Some((quote!(xlogy_lanes), vec![a, b], quote!()))
@@ -2332,8 +2335,9 @@ mod tests {
         assert!(second.contains(&call.to_string()), "{second}");
     }
 
-    /// `ln x` and `ln(1 + x)` of a chunk take one range test of the chunk
-    /// (`ln_lanes`, `log1p_lanes`) instead of each lane's special values.
+    /// `ln x`, `ln(1 + x)` and `x ln x` of a chunk take one range test of
+    /// the chunk (`ln_lanes`, `log1p_lanes`, `xlogx_lanes`) instead of each
+    /// lane's special values.
     #[test]
     fn the_lns_of_a_chunk_take_one_range_test() {
         let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
@@ -2341,8 +2345,10 @@ mod tests {
         let z = g.intern(Op::Input(InputId(0)));
         let ln = g.intern(Op::Unary(Unary::Ln, z));
         let log1p = g.intern(Op::Unary(Unary::Log1p, z));
+        let entropy = g.intern(Op::Binary(Binary::Xlogy, z, z));
         let both = g.intern(Op::Binary(Binary::Add, ln, log1p));
-        let total = g.intern(Op::Reduce(Reduction::Sum, both));
+        let all = g.intern(Op::Binary(Binary::Add, both, entropy));
+        let total = g.intern(Op::Reduce(Reduction::Sum, all));
         let (g, roots) = crate::rewrite::expand(&g, &[total]);
         let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
         let code: String = plan
@@ -2353,7 +2359,7 @@ mod tests {
                     .to_string()
             })
             .collect();
-        for function in ["ln_lanes", "log1p_lanes"] {
+        for function in ["ln_lanes", "log1p_lanes", "xlogx_lanes"] {
             let function = format_ident!("{}", function);
             let call = quote! {
                 ::loss_core::__private::#function::<__M, F, { ::loss_core::__private::LANES }>(&__a)
