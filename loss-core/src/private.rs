@@ -919,12 +919,13 @@ fn by_domain<F: Float, const N: usize>(
 }
 
 /// The lanes `x`, unchanged, computed by [`exp_diff_lanes`], [`xlogy_lanes`],
-/// [`ln_lanes`] or [`log1p_lanes`] in a chunk of the row kernel. In the copy compiled for
-/// AVX2 (fused, not `wide`, `f32`) they pass through an optimisation barrier
-/// first: without it LLVM's SLP vectoriser computed the short `exp` of a
-/// chunk in two halves of four lanes, twice the instructions (cross-entropy
-/// at 1024×1000 1.4× slower). The same barrier slows the other copies (the
-/// AVX-512 one, `f64`, the baseline), which keep the plain lanes.
+/// [`xlogx_lanes`], [`ln_lanes`] or [`log1p_lanes`] in a chunk of the row
+/// kernel. In the copy compiled for AVX2 (fused, not `wide`, `f32`) they
+/// pass through an optimisation barrier first: without it LLVM's SLP
+/// vectoriser computed the short `exp` of a chunk in two halves of four
+/// lanes, twice the instructions (cross-entropy at 1024×1000 1.4× slower).
+/// The same barrier slows the other copies (the AVX-512 one, `f64`, the
+/// baseline), which keep the plain lanes.
 #[inline(always)]
 pub fn whole_lanes<M: MulAdd, F: Float, const N: usize>(x: [F; N], wide: bool) -> [F; N] {
     if M::FUSED && !wide && core::mem::size_of::<F>() == 4 && cfg!(target_arch = "x86_64") {
@@ -1199,9 +1200,10 @@ mod tests {
         rows::<Fused, f64>();
     }
 
-    /// Both paths of `xlogy_lanes` and `xlogx_lanes` give `xlogy`'s bits: chunks of positive
-    /// normal `y`, and chunks with one zero, subnormal, negative, infinite or
-    /// NaN `y`, which send the whole chunk the long way.
+    /// Both paths of `xlogy_lanes` and `xlogx_lanes` give `xlogy`'s bits:
+    /// chunks of positive normal `y`, and chunks with one zero, subnormal,
+    /// negative, infinite or NaN `y`, which send the whole chunk the long
+    /// way.
     #[test]
     fn xlogy_lanes_is_xlogy_lane_by_lane() {
         use crate::math::{Fused, Plain};
