@@ -1200,6 +1200,27 @@ mod tests {
         rows::<Fused, f64>();
     }
 
+    /// A chunk of sixteen positive normal numbers, in the domains of every
+    /// short `ln` (from the smallest to the largest).
+    const POSITIVE_NORMALS: [f32; 16] = [
+        0.5,
+        1e-3,
+        0.25,
+        1.0,
+        3e-20,
+        0.75,
+        1e-37,
+        0.1,
+        0.9,
+        2.0,
+        1e30,
+        f32::MAX,
+        0.01,
+        0.6,
+        f32::MIN_POSITIVE,
+        0.2,
+    ];
+
     /// Both paths of `xlogy_lanes` and `xlogx_lanes` give `xlogy`'s bits:
     /// chunks of positive normal `y`, and chunks with one zero, subnormal,
     /// negative, infinite or NaN `y`, which send the whole chunk the long
@@ -1231,31 +1252,12 @@ mod tests {
                 }
             }
         }
-        // The first 16 `y` are positive normal numbers.
+        // A chunk of positive normal `y`, then `y` outside their domain.
         let ys = [
-            0.5,
-            1e-3,
-            0.25,
-            1.0,
-            3e-20,
-            0.75,
-            1e-37,
-            0.1,
-            0.9,
-            2.0,
-            1e30,
-            0.33,
-            0.01,
-            0.6,
-            0.05,
-            0.2,
-            0.0,
-            -0.0,
-            1e-40,
-            -0.5,
-            f32::INFINITY,
-            f32::NAN,
-        ];
+            &POSITIVE_NORMALS[..],
+            &[0.0, -0.0, 1e-40, -0.5, f32::INFINITY, f32::NAN],
+        ]
+        .concat();
         let xs = [0.0, 0.5, -1.0, 1e-3, 2.5, f32::NAN, 0.25];
         check::<Plain, f32>(&ys, &xs);
         check::<Fused, f32>(&ys, &xs);
@@ -1292,36 +1294,23 @@ mod tests {
                 }
             }
         }
-        // The first 16 are positive normal numbers, in both domains; then
-        // inputs outside one or both.
+        // A chunk inside both domains, then inputs outside one or both.
         let xs = [
-            0.5,
-            1e-3,
-            0.25,
-            1.0,
-            3e-20,
-            0.75,
-            1e-37,
-            0.1,
-            0.9,
-            2.0,
-            1e30,
-            f32::MAX,
-            0.01,
-            0.6,
-            f32::MIN_POSITIVE,
-            0.2,
-            0.0,
-            -0.0,
-            1e-40,
-            -0.5,
-            -0.99999994, // -1 + 2^-24, the lowest input of the short log1p
-            -1.0,
-            -3.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-        ];
+            &POSITIVE_NORMALS[..],
+            &[
+                0.0,
+                -0.0,
+                1e-40,
+                -0.5,
+                -0.99999994, // -1 + 2^-24, the lowest input of the short log1p
+                -1.0,
+                -3.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+            ],
+        ]
+        .concat();
         check::<Plain, f32>(&xs);
         check::<Fused, f32>(&xs);
         let mut xs64: std::vec::Vec<f64> = xs.iter().map(|&v| f64::from(v)).collect();
