@@ -13,7 +13,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, ToTokens};
 
 use crate::ir::{Binary, DimId, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
 use crate::schedule::{Pass, Schedule, Slot, Step};
@@ -1139,16 +1139,13 @@ fn emit_pass(
                 // `exp(a - shift)`, `x ln y`, `ln x` and `ln(1 + x)` of a
                 // whole chunk: one range test, then the short exp or ln for
                 // every lane (see `exp_diff_lanes`, `xlogy_lanes`,
-                // `xlogx_lanes`, `ln_lanes`, `log1p_lanes`). The exps of a log-sum-exp,
-                // `exp(x - shift(x))`, take the max pass's test of their whole
-                // row instead where it passed.
+                // `xlogx_lanes`, `ln_lanes`, `log1p_lanes`). The exps of a
+                // log-sum-exp, `exp(x - shift(x))`, take the max pass's test
+                // of their whole row instead where it passed.
                 let in_lanes = match g.op(e) {
                     Op::Binary(Binary::ExpDiff, a, b) => {
                         let in_range = match shift_of_row(g, a, b) {
-                            Some(max) => {
-                                let verdict = in_range_ident(max);
-                                quote!(#verdict)
-                            }
+                            Some(max) => in_range_ident(max).to_token_stream(),
                             None => quote!(false),
                         };
                         Some((quote!(exp_diff_lanes), vec![a, b], quote!(, #in_range)))
@@ -1179,8 +1176,7 @@ fn emit_pass(
                             }
                         })
                     };
-                    let names = ["__a", "__b"].map(|name| format_ident!("{}", name));
-                    let names = &names[..operands.len()];
+                    let names = &[format_ident!("__a"), format_ident!("__b")][..operands.len()];
                     let fills = operands
                         .iter()
                         .zip(names)

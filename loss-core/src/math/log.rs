@@ -228,36 +228,39 @@ pub fn log1p_f32(x: f32) -> f32 {
 /// [`log1p_f32`] with `a * b + c` evaluated as `M` says.
 #[inline(always)]
 pub(crate) fn log1p_f32_with<M: MulAdd>(x: f32) -> f32 {
-    let (u, c) = one_plus(x);
-    let v = ln_core_f32::<M>(u, c / u);
-    if x == 0.0 {
-        x
-    } else {
-        v
-    }
+    log1p_by(
+        x,
+        #[inline(always)]
+        |u, c_over_u| ln_core_f32::<M>(u, c_over_u),
+    )
 }
 
 /// [`log1p_f32_with`] for `x` in `[-1 + 2^-24, MAX]`, where `1 + x` is a
 /// positive normal number: no special values, the same bits.
 #[inline(always)]
 pub(crate) fn log1p_normal_f32_with<M: MulAdd>(x: f32) -> f32 {
-    let (u, c) = one_plus(x);
-    let v = ln_positive_f32::<M>(u, 0, c / u);
-    if x == 0.0 {
+    log1p_by(
+        x,
+        #[inline(always)]
+        |u, c_over_u| ln_positive_f32::<M>(u, 0, c_over_u),
+    )
+}
+
+/// `ln(1 + x)` through `ln_plus(u, c / u)`, the `ln` kernel (general or
+/// short) given `u = 1 + x` rounded and `c` its rounding error (Fast2Sum:
+/// the larger operand first). `ln(1 ± 0) = ±0`, the sign kept.
+#[inline(always)]
+fn log1p_by<F: Float>(x: F, ln_plus: impl FnOnce(F, F) -> F) -> F {
+    let u = F::ONE + x;
+    let big_x = if x > F::ONE { x } else { F::ONE };
+    let small_x = if x > F::ONE { F::ONE } else { x };
+    let c = (big_x - u) + small_x;
+    let v = ln_plus(u, c / u);
+    if x == F::ZERO {
         x
     } else {
         v
     }
-}
-
-/// `1 + x` rounded, and its rounding error (Fast2Sum: the larger operand
-/// first).
-#[inline(always)]
-fn one_plus<F: Float>(x: F) -> (F, F) {
-    let u = F::ONE + x;
-    let big_x = if x > F::ONE { x } else { F::ONE };
-    let small_x = if x > F::ONE { F::ONE } else { x };
-    (u, (big_x - u) + small_x)
 }
 
 /// `ln(1 + x)` for `f64`, accurate for small `x`, vectorisable.
@@ -278,24 +281,20 @@ pub fn log1p_f64(x: f64) -> f64 {
 /// [`log1p_f64`] with `a * b + c` evaluated as `M` says.
 #[inline(always)]
 pub(crate) fn log1p_f64_with<M: MulAdd>(x: f64) -> f64 {
-    let (u, c) = one_plus(x);
-    let v = ln_core_f64::<M>(u, c / u);
-    if x == 0.0 {
-        x
-    } else {
-        v
-    }
+    log1p_by(
+        x,
+        #[inline(always)]
+        |u, c_over_u| ln_core_f64::<M>(u, c_over_u),
+    )
 }
 
 /// [`log1p_f64_with`] for `x` in `[-1 + 2^-53, MAX]`, where `1 + x` is a
 /// positive normal number: no special values, the same bits.
 #[inline(always)]
 pub(crate) fn log1p_normal_f64_with<M: MulAdd>(x: f64) -> f64 {
-    let (u, c) = one_plus(x);
-    let v = ln_positive_f64::<M>(u, 0, c / u);
-    if x == 0.0 {
-        x
-    } else {
-        v
-    }
+    log1p_by(
+        x,
+        #[inline(always)]
+        |u, c_over_u| ln_positive_f64::<M>(u, 0, c_over_u),
+    )
 }
