@@ -728,3 +728,91 @@ fn a_row_gives_the_same_bits_wherever_it_sits_in_its_block() {
         check(&s, &t, y, &format!("f32, C = {c}"));
     }
 }
+
+loss_core::loss! {
+    /// Each element's clamped binary cross-entropy, with the derivative of
+    /// the clamped value (a row of width 1 per element).
+    #[reduce(none)]
+    fn bce_value_each(#[grad] p: Vector<D>, y: Vector<D>) {
+        sum(binary_cross_entropy_value(p, y))
+    }
+}
+
+/// `-(y max(ln p, -100) + (1 - y) max(ln(1 - p), -100))` and its derivative
+/// in `p` (0 from a clamped log), from the definition, in f64.
+fn ref_bce_value(p: f64, y: f64) -> (f64, f64) {
+    let (lp, lq) = (p.ln(), (-p).ln_1p());
+    let value = -(y * lp.max(-100.0) + (1.0 - y) * lq.max(-100.0));
+    let dp = if lp > -100.0 { y / p } else { 0.0 };
+    let dq = if lq > -100.0 {
+        (1.0 - y) / (1.0 - p)
+    } else {
+        0.0
+    };
+    (value, dq - dp)
+}
+
+/// The builtin tests and uses one `ln` and one `log1p` per element
+/// (`loss-macros`' `binary_cross_entropy_takes_two_logs_per_element`). At
+/// both clamps and both sides of each, in f32 and f64, it still gives the
+/// clamped value, and a derivative that is 0 where a log is clamped and
+/// never NaN (`0 · inf` from the side of an `if` not taken).
+#[test]
+fn binary_cross_entropy_value_is_clamped_and_its_derivative_never_nan() {
+    fn check<F: loss_core::Float>(ps: &[f64], ulp: f64) {
+        let ys = [0.0, 0.3, 1.0];
+        let (p, y): (Vec<F>, Vec<F>) = ps
+            .iter()
+            .flat_map(|&p| ys.iter().map(move |&y| (F::from_f64(p), F::from_f64(y))))
+            .unzip();
+        let n = p.len();
+        let (mut losses, upstream) = (vec![F::ZERO; n], vec![F::ONE; n]);
+        let mut g = vec![F::ZERO; n];
+        bce_value_each::value_and_grad(
+            Rows::new(&p, n, 1),
+            Rows::new(&y, n, 1),
+            &mut losses,
+            &upstream,
+            &mut g,
+        )
+        .unwrap();
+        for i in 0..n {
+            let (pi, yi) = (p[i].to_f64(), y[i].to_f64());
+            let (rv, rg) = ref_bce_value(pi, yi);
+            let (v, d) = (losses[i].to_f64(), g[i].to_f64());
+            assert!(
+                (v - rv).abs() <= 4.0 * ulp * rv.abs().max(1.0),
+                "p = {pi:e}, y = {yi}: value {v} against {rv}"
+            );
+            if !F::from_f64(rg).is_finite() {
+                // y / p just above the clamp overflows f32: -inf, as PyTorch.
+                assert_eq!(d, rg.signum() * f64::INFINITY, "p = {pi:e}, y = {yi}");
+            } else {
+                assert!(
+                    (d - rg).abs() <= 4.0 * ulp * rg.abs().max(1.0),
+                    "p = {pi:e}, y = {yi}: derivative {d} against {rg}"
+                );
+            }
+        }
+    }
+    // ln p crosses -100 between 26 and 27 times 2^-149 (e^-100 = 3.72e-44).
+    let tiny = f64::from(f32::from_bits(1));
+    let common = [
+        0.0,
+        tiny,
+        26.0 * tiny,
+        27.0 * tiny,
+        1e-30,
+        0.25,
+        0.5 - 2f64.powi(-25),
+        0.5,
+        0.75,
+        1.0 - 2f64.powi(-24),
+        1.0,
+    ];
+    check::<f32>(&common, f64::from(f32::EPSILON));
+    let e100 = (-100f64).exp();
+    let mut wide = common.to_vec();
+    wide.extend([1e-300, e100 * 0.999, e100 * 1.001, 1.0 - f64::EPSILON / 2.0]);
+    check::<f64>(&wide, f64::EPSILON);
+}

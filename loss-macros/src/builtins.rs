@@ -88,11 +88,16 @@ pub const TEMPLATES: &[Template] = &[
         params: &["p", "y"],
         help: "probability and target",
         // PyTorch clamps each log at -100, so p = 0 or 1 gives a finite loss.
-        // ln(1 - p) is log1p(-p) below 1/2 and ln(1 - p) above (1 - p exact
-        // there). The max(., 1e-45) and min(p, 0.5) guards are inert where their branch is
-        // taken (its log exceeds -100) and keep the branch not taken finite,
-        // so that its zero gradient is not 0 · inf = NaN at p = 0 or 1.
-        body: "-(y * (if ln(p) > -100.0 { ln(max(p, 1e-45)) } else { -100.0 }) + (1.0 - y) * (if (if p < 0.5 { log1p(-p) } else { ln(1.0 - p) }) > -100.0 { if p < 0.5 { log1p(-min(p, 0.5)) } else { ln(max(1.0 - p, 1e-45)) } } else { -100.0 }))",
+        // A vector kernel evaluates both sides of every `if`, so each log is
+        // the one its test reads (two logs per element):
+        // - ln p, tested as written;
+        // - ln(1 - p) as log1p(-p), accurate for every p < 1 (from 1/2 on,
+        //   1 - p is exact and log1p(-p) has the bits of ln(1 - p)). It
+        //   exceeds -100 exactly where p < 1 (1 - p >= 2^-53 > e^-100).
+        // Where a log is clamped its derivative may be infinite (p = 0 or 1);
+        // the gradient's gate (`select` before the product, rewrite.rs) keeps
+        // it from becoming 0 · inf = NaN.
+        body: "-(y * (if ln(p) > -100.0 { ln(p) } else { -100.0 }) + (1.0 - y) * (if p < 1.0 { log1p(-p) } else { -100.0 }))",
     },
     Template {
         name: "binary_cross_entropy",

@@ -294,6 +294,31 @@ mod tests {
         assert_eq!(evaluated_exps(&loads, &elements), 0);
     }
 
+    /// PyTorch's binary cross-entropy clamps `ln p` and `ln(1 - p)` at -100.
+    /// A vector kernel evaluates both sides of every `if`, so the builtin
+    /// tests and uses the same two logs: one `ln` and one `log1p` per
+    /// element, in its value and in the derivative of its value.
+    #[test]
+    fn binary_cross_entropy_takes_two_logs_per_element() {
+        use crate::ir::{Op, Unary};
+        for body in [
+            quote!(mean(binary_cross_entropy(p, y))),
+            quote!(mean(binary_cross_entropy_value(p, y))),
+        ] {
+            let c = compile(quote! { fn b(#[grad] p: Vector<D>, y: Vector<D>) { #body } });
+            let mut roots = vec![c.value];
+            roots.extend(c.grads.iter().map(|&(_, n)| n));
+            let logs = |u: Unary| {
+                c.fast
+                    .reachable(&roots)
+                    .into_iter()
+                    .filter(|&n| matches!(c.fast.op(n), Op::Unary(v, _) if v == u))
+                    .count()
+            };
+            assert_eq!((logs(Unary::Ln), logs(Unary::Log1p)), (1, 1), "{body}");
+        }
+    }
+
     #[test]
     fn cross_entropy_needs_no_spare_row() {
         let c =
