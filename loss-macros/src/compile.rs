@@ -294,29 +294,58 @@ mod tests {
         assert_eq!(evaluated_exps(&loads, &elements), 0);
     }
 
+    /// How many nodes of the unary operation `u` the fast path of `c`
+    /// evaluates per element, for its value and every gradient.
+    fn unary_count(c: &Compiled, u: crate::ir::Unary) -> usize {
+        let mut roots = vec![c.value];
+        roots.extend(c.grads.iter().map(|&(_, n)| n));
+        c.fast
+            .reachable(&roots)
+            .into_iter()
+            .filter(|&n| matches!(c.fast.op(n), crate::ir::Op::Unary(v, _) if v == u))
+            .count()
+    }
+
     /// PyTorch's binary cross-entropy clamps `ln p` and `ln(1 - p)` at -100.
     /// A vector kernel evaluates both sides of every `if`, so the builtin
     /// tests and uses the same two logs: one `ln` and one `log1p` per
     /// element, in its value and in the derivative of its value.
     #[test]
     fn binary_cross_entropy_takes_two_logs_per_element() {
-        use crate::ir::{Op, Unary};
+        use crate::ir::Unary;
         for body in [
             quote!(mean(binary_cross_entropy(p, y))),
             quote!(mean(binary_cross_entropy_value(p, y))),
         ] {
             let c = compile(quote! { fn b(#[grad] p: Vector<D>, y: Vector<D>) { #body } });
-            let mut roots = vec![c.value];
-            roots.extend(c.grads.iter().map(|&(_, n)| n));
-            let logs = |u: Unary| {
-                c.fast
-                    .reachable(&roots)
-                    .into_iter()
-                    .filter(|&n| matches!(c.fast.op(n), Op::Unary(v, _) if v == u))
-                    .count()
-            };
-            assert_eq!((logs(Unary::Ln), logs(Unary::Log1p)), (1, 1), "{body}");
+            let logs = (unary_count(&c, Unary::Ln), unary_count(&c, Unary::Log1p));
+            assert_eq!(logs, (1, 1), "{body}");
         }
+    }
+
+    /// Softplus and the sigmoid of `x` and of `-x` share `exp(-|x|)`, and the
+    /// two softplus `log1p(exp(-|x|))`: binary cross-entropy from logits and
+    /// the focal loss, value and gradient, take one exp and one log1p per
+    /// logit for all of them (the focal loss's own `exp(gamma ...)` and
+    /// log-add-exp aside).
+    #[test]
+    fn softplus_and_sigmoid_share_their_exponential() {
+        use crate::ir::Unary;
+        let bce = compile(quote! {
+            fn b(#[grad] x: Vector<D>, y: Vector<D>) { mean(binary_cross_entropy_with_logits(x, y)) }
+        });
+        let counts = |c: &Compiled| {
+            (
+                unary_count(c, Unary::Exp),
+                unary_count(c, Unary::Log1p),
+                unary_count(c, Unary::Softplus) + unary_count(c, Unary::Sigmoid),
+            )
+        };
+        assert_eq!(counts(&bce), (1, 1, 0));
+        let margin = compile(quote! {
+            fn m(#[grad] x: Vector<D>, y: Vector<D>) { mean(y * softplus(-x) + (1.0 - y) * softplus(x)) }
+        });
+        assert_eq!(counts(&margin), (1, 1, 0));
     }
 
     #[test]

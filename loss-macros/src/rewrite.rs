@@ -594,11 +594,55 @@ pub fn expand(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
         }
     }
     let mut translated: HashMap<NodeId, NodeId> = HashMap::new();
-    rebuild(src, roots, |src, old, op, dst| {
+    let (expanded, roots) = rebuild(src, roots, |src, old, op, dst| {
         let new = expand_node(src, old, op, dst, &labelled, &translated);
         translated.insert(old, new);
         new
+    });
+    lower_logistic(&expanded, &roots)
+}
+
+/// Softplus and the sigmoid as the steps of their runtime functions, so that
+/// hash-consing merges what they share: with `t = exp(-|x|)`,
+/// `softplus(x) = (x > 0 ? x : 0) + log1p(t)` and `σ(x) = (x < 0 ? t : 1) /
+/// (1 + t)`, and `|-x|` is taken as `|x|`. So `softplus(x)`,
+/// `softplus(-x)`, `σ(x)` and `σ(-x)` of one `x` take one exp, and the two
+/// softplus one log1p, where each took its own (the same bits: the same
+/// operations on the same numbers). The last step of `expand`: its nodes
+/// are interned as they are, since `simplify`'s rules would fold
+/// `log1p(exp(u))` back into a softplus.
+fn lower_logistic(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    rebuild(src, roots, |_, _, op, dst| match op {
+        Op::Unary(Unary::Softplus, x) => {
+            let t = exp_of_minus_abs(dst, x);
+            let zero = dst.constant_node(0.0);
+            let is_positive = dst.intern(Op::Binary(Binary::Gt, x, zero));
+            let positive = dst.intern(Op::Select(is_positive, x, zero));
+            let tail = dst.intern(Op::Unary(Unary::Log1p, t));
+            dst.intern(Op::Binary(Binary::Add, positive, tail))
+        }
+        Op::Unary(Unary::Sigmoid, x) => {
+            let t = exp_of_minus_abs(dst, x);
+            let zero = dst.constant_node(0.0);
+            let one = dst.constant_node(1.0);
+            let is_negative = dst.intern(Op::Binary(Binary::Gt, zero, x));
+            let numerator = dst.intern(Op::Select(is_negative, t, one));
+            let denominator = dst.intern(Op::Binary(Binary::Add, one, t));
+            dst.intern(Op::Binary(Binary::Div, numerator, denominator))
+        }
+        other => dst.intern(other),
     })
+}
+
+/// `exp(-|x|)`, with `|-v|` and `||v||` taken as `|v|` (the same bits).
+fn exp_of_minus_abs(g: &mut Graph, x: NodeId) -> NodeId {
+    let mut inner = x;
+    while let Op::Unary(Unary::Neg | Unary::Abs, v) = g.op(inner) {
+        inner = v;
+    }
+    let abs = g.intern(Op::Unary(Unary::Abs, inner));
+    let minus_abs = g.intern(Op::Unary(Unary::Neg, abs));
+    g.intern(Op::Unary(Unary::Exp, minus_abs))
 }
 
 fn expand_node(
