@@ -348,6 +348,32 @@ mod tests {
         assert_eq!(counts(&margin), (1, 1, 0));
     }
 
+    /// The `xlogy` terms of a divergence's value and gradient that take the
+    /// log of one vector share it: the Jensen-Shannon divergence with both
+    /// gradients takes `ln p`, `ln q` and `ln m` (its eight `xlogy` took
+    /// eight). KL's lone `p ln p` keeps its chunk function.
+    #[test]
+    fn xlogy_terms_share_the_log_of_one_vector() {
+        use crate::ir::{Binary, Op, Unary};
+        let xlogy_count = |c: &Compiled| {
+            let mut roots = vec![c.value];
+            roots.extend(c.grads.iter().map(|&(_, n)| n));
+            c.fast
+                .reachable(&roots)
+                .into_iter()
+                .filter(|&n| matches!(c.fast.op(n), Op::Binary(Binary::Xlogy, ..)))
+                .count()
+        };
+        let js = compile(quote! {
+            fn js(#[grad] p: Vector<C>, #[grad] q: Vector<C>) { js_divergence(p, q) }
+        });
+        assert_eq!((unary_count(&js, Unary::Ln), xlogy_count(&js)), (3, 0));
+        let kl = compile(quote! {
+            fn kl(#[grad] z: Vector<C>, p: Vector<C>) { kl_div(p, softmax(z)) }
+        });
+        assert_eq!(xlogy_count(&kl), 1);
+    }
+
     #[test]
     fn cross_entropy_needs_no_spare_row() {
         let c =

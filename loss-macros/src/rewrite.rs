@@ -599,20 +599,44 @@ pub fn expand(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
         translated.insert(old, new);
         new
     });
-    lower_logistic(&expanded, &roots)
+    lower_shared(expanded, roots)
 }
 
-/// Softplus and the sigmoid as the steps of their runtime functions, so that
-/// hash-consing merges what they share: with `t = exp(-|x|)`,
-/// `softplus(x) = (x > 0 ? x : 0) + log1p(t)` and `σ(x) = (x < 0 ? t : 1) /
-/// (1 + t)`, and `|-x|` is taken as `|x|`. So `softplus(x)`,
-/// `softplus(-x)`, `σ(x)` and `σ(-x)` of one `x` take one exp, and the two
-/// softplus one log1p, where each took its own (the same bits: the same
-/// operations on the same numbers). The last step of `expand`: its nodes
-/// are interned as they are, since `simplify`'s rules would fold
-/// `log1p(exp(u))` back into a softplus.
-fn lower_logistic(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
-    rebuild(src, roots, |_, _, op, dst| match op {
+/// Functions written as the steps of their runtime functions, so that
+/// hash-consing merges what they share (the same operations on the same
+/// numbers, so the same bits). The last step of `expand`: its nodes are
+/// interned as they are, since `simplify`'s rules would fold `log1p(exp(u))`
+/// back into a softplus.
+///
+/// - Softplus and the sigmoid: with `t = exp(-|x|)`, `softplus(x) = (x > 0 ?
+///   x : 0) + log1p(t)` and `σ(x) = (x < 0 ? t : 1) / (1 + t)`, and `|-x|`
+///   taken as `|x|`. So `softplus(x)`, `softplus(-x)`, `σ(x)` and `σ(-x)` of
+///   one `x` take one exp, and the two softplus one log1p, where each took
+///   its own.
+/// - `xlogy(a, b)` where another `xlogy` has the same `b` (a divergence's
+///   value and gradient: `p ln m`, `q ln m`, `[p ≠ 0] ln m`, ...): `a == 0 and
+///   b not NaN ? 0 : a · ln b`, so that they take one `ln b`. A lone `xlogy`
+///   keeps its chunk function (`xlogy_lanes`, `xlogx_lanes`).
+///
+/// A graph with nothing to lower is returned as it is, so that its node ids,
+/// and the order in which the emitter writes its statements, stay.
+fn lower_shared(src: Graph, roots: Vec<NodeId>) -> (Graph, Vec<NodeId>) {
+    let reachable = src.reachable(&roots);
+    let mut logs_of: HashMap<NodeId, usize> = HashMap::new();
+    for &id in &reachable {
+        if let Op::Binary(Binary::Xlogy, _, b) = src.op(id) {
+            *logs_of.entry(b).or_default() += 1;
+        }
+    }
+    let lowers = |id: NodeId| match src.op(id) {
+        Op::Unary(Unary::Softplus | Unary::Sigmoid, _) => true,
+        Op::Binary(Binary::Xlogy, ..) => shares_its_log(&src, id, &logs_of),
+        _ => false,
+    };
+    if !reachable.into_iter().any(lowers) {
+        return (src, roots);
+    }
+    rebuild(&src, &roots, |src, old, op, dst| match op {
         Op::Unary(Unary::Softplus, x) => {
             let t = exp_of_minus_abs(dst, x);
             let zero = dst.constant_node(0.0);
@@ -630,8 +654,23 @@ fn lower_logistic(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
             let denominator = dst.intern(Op::Binary(Binary::Add, one, t));
             dst.intern(Op::Binary(Binary::Div, numerator, denominator))
         }
+        Op::Binary(Binary::Xlogy, a, b) if shares_its_log(src, old, &logs_of) => {
+            let zero = dst.constant_node(0.0);
+            let ln_b = dst.intern(Op::Unary(Unary::Ln, b));
+            let product = dst.intern(Op::Binary(Binary::Mul, a, ln_b));
+            let a_is_zero = dst.intern(Op::Binary(Binary::Eq, a, zero));
+            let b_is_a_number = dst.intern(Op::Binary(Binary::Eq, b, b));
+            let to_zero = dst.intern(Op::Binary(Binary::Mul, a_is_zero, b_is_a_number));
+            dst.intern(Op::Select(to_zero, zero, product))
+        }
         other => dst.intern(other),
     })
+}
+
+/// Whether the `xlogy` node `old` has a second operand that another `xlogy`
+/// of `src` has too.
+fn shares_its_log(src: &Graph, old: NodeId, logs_of: &HashMap<NodeId, usize>) -> bool {
+    matches!(src.op(old), Op::Binary(Binary::Xlogy, _, b) if logs_of[&b] > 1)
 }
 
 /// `exp(-|x|)`, with `|-v|` and `||v||` taken as `|v|` (the same bits).
