@@ -637,34 +637,48 @@ fn lower_shared(src: Graph, roots: Vec<NodeId>) -> (Graph, Vec<NodeId>) {
         return (src, roots);
     }
     rebuild(&src, &roots, |src, old, op, dst| match op {
-        Op::Unary(Unary::Softplus, x) => {
-            let t = exp_of_minus_abs(dst, x);
-            let zero = dst.constant_node(0.0);
-            let is_positive = dst.intern(Op::Binary(Binary::Gt, x, zero));
-            let positive = dst.intern(Op::Select(is_positive, x, zero));
-            let tail = dst.intern(Op::Unary(Unary::Log1p, t));
-            dst.intern(Op::Binary(Binary::Add, positive, tail))
-        }
-        Op::Unary(Unary::Sigmoid, x) => {
-            let t = exp_of_minus_abs(dst, x);
-            let zero = dst.constant_node(0.0);
-            let one = dst.constant_node(1.0);
-            let is_negative = dst.intern(Op::Binary(Binary::Gt, zero, x));
-            let numerator = dst.intern(Op::Select(is_negative, t, one));
-            let denominator = dst.intern(Op::Binary(Binary::Add, one, t));
-            dst.intern(Op::Binary(Binary::Div, numerator, denominator))
-        }
+        Op::Unary(Unary::Softplus, x) => softplus_steps(dst, x),
+        Op::Unary(Unary::Sigmoid, x) => sigmoid_steps(dst, x),
         Op::Binary(Binary::Xlogy, a, b) if shares_its_log(src, old, &logs_of) => {
-            let zero = dst.constant_node(0.0);
-            let ln_b = dst.intern(Op::Unary(Unary::Ln, b));
-            let product = dst.intern(Op::Binary(Binary::Mul, a, ln_b));
-            let a_is_zero = dst.intern(Op::Binary(Binary::Eq, a, zero));
-            let b_is_a_number = dst.intern(Op::Binary(Binary::Eq, b, b));
-            let to_zero = dst.intern(Op::Binary(Binary::Mul, a_is_zero, b_is_a_number));
-            dst.intern(Op::Select(to_zero, zero, product))
+            xlogy_steps(dst, a, b)
         }
         other => dst.intern(other),
     })
+}
+
+/// `softplus(x)` as `softplus_with` computes it: `(x > 0 ? x : 0) +
+/// log1p(exp(-|x|))`.
+fn softplus_steps(g: &mut Graph, x: NodeId) -> NodeId {
+    let t = exp_of_minus_abs(g, x);
+    let zero = g.constant_node(0.0);
+    let is_positive = g.intern(Op::Binary(Binary::Gt, x, zero));
+    let positive = g.intern(Op::Select(is_positive, x, zero));
+    let tail = g.intern(Op::Unary(Unary::Log1p, t));
+    g.intern(Op::Binary(Binary::Add, positive, tail))
+}
+
+/// `σ(x)` as `sigmoid_with` computes it: `(x < 0 ? t : 1) / (1 + t)` with
+/// `t = exp(-|x|)`.
+fn sigmoid_steps(g: &mut Graph, x: NodeId) -> NodeId {
+    let t = exp_of_minus_abs(g, x);
+    let zero = g.constant_node(0.0);
+    let one = g.constant_node(1.0);
+    let is_negative = g.intern(Op::Binary(Binary::Gt, zero, x));
+    let numerator = g.intern(Op::Select(is_negative, t, one));
+    let denominator = g.intern(Op::Binary(Binary::Add, one, t));
+    g.intern(Op::Binary(Binary::Div, numerator, denominator))
+}
+
+/// `xlogy(a, b)` as `__private::xlogy` computes it: 0 where `a == 0` and `b`
+/// is not NaN, else `a · ln b`.
+fn xlogy_steps(g: &mut Graph, a: NodeId, b: NodeId) -> NodeId {
+    let zero = g.constant_node(0.0);
+    let ln_b = g.intern(Op::Unary(Unary::Ln, b));
+    let product = g.intern(Op::Binary(Binary::Mul, a, ln_b));
+    let a_is_zero = g.intern(Op::Binary(Binary::Eq, a, zero));
+    let b_is_a_number = g.intern(Op::Binary(Binary::Eq, b, b));
+    let vanishes = g.intern(Op::Binary(Binary::Mul, a_is_zero, b_is_a_number));
+    g.intern(Op::Select(vanishes, zero, product))
 }
 
 /// Whether the `xlogy` node `old` has a second operand that another `xlogy`
