@@ -294,16 +294,21 @@ mod tests {
         assert_eq!(evaluated_exps(&loads, &elements), 0);
     }
 
-    /// How many nodes of the unary operation `u` the fast path of `c`
-    /// evaluates per element, for its value and every gradient.
-    fn unary_count(c: &Compiled, u: crate::ir::Unary) -> usize {
+    /// How many nodes whose operation passes `is` the fast path of `c`
+    /// evaluates, for its value and every gradient.
+    fn node_count(c: &Compiled, is: impl Fn(crate::ir::Op) -> bool) -> usize {
         let mut roots = vec![c.value];
         roots.extend(c.grads.iter().map(|&(_, n)| n));
         c.fast
             .reachable(&roots)
             .into_iter()
-            .filter(|&n| matches!(c.fast.op(n), crate::ir::Op::Unary(v, _) if v == u))
+            .filter(|&n| is(c.fast.op(n)))
             .count()
+    }
+
+    /// How many nodes of the unary operation `u`, as [`node_count`].
+    fn unary_count(c: &Compiled, u: crate::ir::Unary) -> usize {
+        node_count(c, |op| matches!(op, crate::ir::Op::Unary(v, _) if v == u))
     }
 
     /// PyTorch's binary cross-entropy clamps `ln p` and `ln(1 - p)` at -100.
@@ -324,10 +329,10 @@ mod tests {
     }
 
     /// Softplus and the sigmoid of `x` and of `-x` share `exp(-|x|)`, and the
-    /// two softplus `log1p(exp(-|x|))`: binary cross-entropy from logits and
-    /// the focal loss, value and gradient, take one exp and one log1p per
-    /// logit for all of them (the focal loss's own `exp(gamma ...)` and
-    /// log-add-exp aside).
+    /// two softplus `log1p(exp(-|x|))`: binary cross-entropy from logits
+    /// (`softplus(-|x|)`, and `σ(x)`, `σ(-x)` in its gradient) and a
+    /// softplus of `x` and of `-x`, value and gradient, take one exp and one
+    /// log1p per element.
     #[test]
     fn softplus_and_sigmoid_share_their_exponential() {
         use crate::ir::Unary;
@@ -355,15 +360,8 @@ mod tests {
     #[test]
     fn xlogy_terms_share_the_log_of_one_vector() {
         use crate::ir::{Binary, Op, Unary};
-        let xlogy_count = |c: &Compiled| {
-            let mut roots = vec![c.value];
-            roots.extend(c.grads.iter().map(|&(_, n)| n));
-            c.fast
-                .reachable(&roots)
-                .into_iter()
-                .filter(|&n| matches!(c.fast.op(n), Op::Binary(Binary::Xlogy, ..)))
-                .count()
-        };
+        let xlogy_count =
+            |c: &Compiled| node_count(c, |op| matches!(op, Op::Binary(Binary::Xlogy, ..)));
         let js = compile(quote! {
             fn js(#[grad] p: Vector<C>, #[grad] q: Vector<C>) { js_divergence(p, q) }
         });
