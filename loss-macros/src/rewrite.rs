@@ -16,7 +16,7 @@
 //!   maximum, and its gradient at the label `-sum_{j≠y} p_j` instead of
 //!   `p_y - 1`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ir::{Binary, Graph, InputId, NodeId, Op, Reduction, Shape, Unary};
 
@@ -622,26 +622,28 @@ pub fn expand(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
 /// and the order in which the emitter writes its statements, stay.
 fn lower_shared(src: Graph, roots: Vec<NodeId>) -> (Graph, Vec<NodeId>) {
     let reachable = src.reachable(&roots);
-    let mut logs_of: HashMap<NodeId, usize> = HashMap::new();
+    let mut xlogys_of: HashMap<NodeId, usize> = HashMap::new();
     for &id in &reachable {
         if let Op::Binary(Binary::Xlogy, _, b) = src.op(id) {
-            *logs_of.entry(b).or_default() += 1;
+            *xlogys_of.entry(b).or_default() += 1;
         }
     }
-    let lowers = |id: NodeId| match src.op(id) {
-        Op::Unary(Unary::Softplus | Unary::Sigmoid, _) => true,
-        Op::Binary(Binary::Xlogy, ..) => shares_its_log(&src, id, &logs_of),
-        _ => false,
-    };
-    if !reachable.into_iter().any(lowers) {
+    let lowered: HashSet<NodeId> = reachable
+        .into_iter()
+        .filter(|&id| match src.op(id) {
+            Op::Unary(Unary::Softplus | Unary::Sigmoid, _) => true,
+            Op::Binary(Binary::Xlogy, _, b) => xlogys_of[&b] > 1,
+            _ => false,
+        })
+        .collect();
+    if lowered.is_empty() {
         return (src, roots);
     }
-    rebuild(&src, &roots, |src, old, op, dst| match op {
+    rebuild(&src, &roots, |_, old, op, dst| match op {
+        _ if !lowered.contains(&old) => dst.intern(op),
         Op::Unary(Unary::Softplus, x) => softplus_steps(dst, x),
         Op::Unary(Unary::Sigmoid, x) => sigmoid_steps(dst, x),
-        Op::Binary(Binary::Xlogy, a, b) if shares_its_log(src, old, &logs_of) => {
-            xlogy_steps(dst, a, b)
-        }
+        Op::Binary(Binary::Xlogy, a, b) => xlogy_steps(dst, a, b),
         other => dst.intern(other),
     })
 }
@@ -679,12 +681,6 @@ fn xlogy_steps(g: &mut Graph, a: NodeId, b: NodeId) -> NodeId {
     let b_is_a_number = g.intern(Op::Binary(Binary::Eq, b, b));
     let vanishes = g.intern(Op::Binary(Binary::Mul, a_is_zero, b_is_a_number));
     g.intern(Op::Select(vanishes, zero, product))
-}
-
-/// Whether the `xlogy` node `old` has a second operand that another `xlogy`
-/// of `src` has too.
-fn shares_its_log(src: &Graph, old: NodeId, logs_of: &HashMap<NodeId, usize>) -> bool {
-    matches!(src.op(old), Op::Binary(Binary::Xlogy, _, b) if logs_of[&b] > 1)
 }
 
 /// `exp(-|x|)`, with `|-v|` and `||v||` taken as `|v|` (the same bits).
