@@ -309,17 +309,14 @@ impl Fma {
         #[cfg(target_arch = "x86_64")]
         {
             if current() == Level::Avx512 {
-                return if core::mem::size_of::<F>() == 4 {
-                    wide::avx512(
-                        #[inline(always)]
-                        || kernel(true),
-                    )
-                } else {
-                    wide::avx512(
-                        #[inline(always)]
-                        || kernel(false),
-                    )
-                };
+                // One copy, with the width a constant inside it: a branch
+                // between two copies compiled both, and LLVM spent a second
+                // of distillation's build optimizing the one never called
+                // (docs/performance.md).
+                return wide::avx512(
+                    #[inline(always)]
+                    || kernel(core::mem::size_of::<F>() == 4),
+                );
             }
             wide::avx2(
                 #[inline(always)]
