@@ -304,18 +304,20 @@ impl Fma {
     #[inline(always)]
     pub fn run_rows<F, R>(self, kernel: impl FnOnce(bool) -> R) -> R {
         if COMPILED_FOR_AVX512 {
-            return kernel(core::mem::size_of::<F>() == 4);
+            return kernel(chunks_are_wide::<F>());
         }
         #[cfg(target_arch = "x86_64")]
         {
             if current() == Level::Avx512 {
-                // One copy, with the width a constant inside it: a branch
-                // between two copies compiled both, and LLVM spent a second
-                // of distillation's build optimizing the one never called
+                // One copy for both types, the width tested inside it, where
+                // it is a constant: a branch between two closures compiled
+                // both, and LLVM spent a second of distillation's build on
+                // the one never called. A width computed out here would
+                // reach the copy through the closure's captures, as a load
                 // (docs/performance.md).
                 return wide::avx512(
                     #[inline(always)]
-                    || kernel(core::mem::size_of::<F>() == 4),
+                    || kernel(chunks_are_wide::<F>()),
                 );
             }
             wide::avx2(
@@ -342,6 +344,14 @@ impl Fma {
         #[cfg(not(target_arch = "x86_64"))]
         kernel()
     }
+}
+
+/// Whether a row kernel at AVX-512 takes chunks of
+/// [`WIDE`](crate::__private::WIDE) numbers of `F`: where `F` is f32, so that
+/// a chunk fills a 512-bit register (see [`Fma::run_rows`]).
+#[inline(always)]
+const fn chunks_are_wide<F>() -> bool {
+    core::mem::size_of::<F>() == 4
 }
 
 /// The token of the [`Plain`] flavour, which runs anywhere: its kernels are
