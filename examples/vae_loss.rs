@@ -1,6 +1,6 @@
 //! A VAE-style composite loss with gradients with respect to several inputs:
 //! the decoder's logits and the encoder's mean and log-variance, each in its
-//! own dim, in one fused pass. The derived gradients are printed, then
+//! own dim, in one fused pass over each dim. The derived gradients are printed, then
 //! checked against finite differences with `verify`.
 //!
 //! Run with `cargo run --release --example vae_loss`.

@@ -26,7 +26,7 @@
 //! (run-time CPU dispatch), and [`ScalarFn`]/[`SampleLoss`] (what `verify`
 //! checks).
 #![no_std]
-// Two `unsafe` blocks, each measured (docs/performance.md): in `simd`,
+// `unsafe` in two places, each measured (docs/performance.md): in `simd`,
 // calling a kernel compiled for the CPU's vector extensions after detecting
 // them; in `__private::prefetch`, a cache hint for the next row.
 #![deny(unsafe_code)]

@@ -7,8 +7,8 @@
 //! error is below 2^-90 relative, invisible at the printed precision.
 //!
 //! `cargo test --release -p loss-core --test math_f64 -- --nocapture` prints
-//! the measured maxima (about 2^21 random inputs per function in release, 2^13
-//! in a debug build).
+//! the measured maxima (two or three sets of `SAMPLES` random inputs per
+//! function: 2^22 each in release, 2^14 in a debug build).
 
 use loss_core::math::{self, FastMath, Fused, Plain};
 
