@@ -55,13 +55,15 @@ pub enum LossError {
         input: &'static str,
         /// The sample's index in the batch.
         row: usize,
-        /// The offending label.
-        label: i64,
+        /// The offending label, exactly (every label type fits in `i128`).
+        label: i128,
         /// The number of classes (the dim's size).
         classes: usize,
     },
-    /// A dim has width 0 where the loss needs at least one element (a max or
-    /// log-sum-exp over an empty row has no value).
+    /// A dim has width 0 while the batch has samples. A sample's loss
+    /// reduces over each of its dims, and an empty row has no max,
+    /// log-sum-exp or mean, so every dim needs at least one element (as in
+    /// `reference`).
     EmptyDim {
         /// The declared dim.
         dim: &'static str,

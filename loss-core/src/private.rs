@@ -75,8 +75,9 @@ impl Dim {
         self.width.map_or(0, |(w, _)| w)
     }
 
-    /// An error unless the width is positive (for dims a max or a
-    /// log-sum-exp reduces over, when there is at least one sample).
+    /// An error unless the width is positive, when there is at least one
+    /// sample: a sample's loss reduces over each of its dims, and an empty
+    /// row has no max or log-sum-exp (and no mean).
     pub fn nonempty(&self, samples: usize) -> Result<(), LossError> {
         match self.width {
             Some((0, input)) if samples > 0 => Err(LossError::EmptyDim {
@@ -114,29 +115,32 @@ pub fn buffer(input: &'static str, found: usize, expected: usize) -> Result<(), 
     }
 }
 
-/// Checks a gradient destination for `rows × width` numbers.
+/// Checks a gradient destination for the batch's rows of `dim`'s width; a
+/// shaped destination (a matrix) must have that shape, and its errors name
+/// the inputs that fixed the batch and the dim.
 pub fn grad_rows<F>(
     input: &'static str,
     g: &RowsMut<'_, F>,
-    rows: usize,
-    width: usize,
+    batch: &Batch,
+    dim: &Dim,
 ) -> Result<(), LossError> {
+    let (rows, width) = (batch.size(), dim.size());
     if let Some((r, w)) = g.shape {
         if r != rows {
             return Err(LossError::BatchMismatch {
                 input,
                 found: r,
                 expected: rows,
-                reference: "the inputs",
+                reference: batch.size.map_or("the inputs", |(_, from)| from),
             });
         }
         if w != width {
             return Err(LossError::WidthMismatch {
                 input,
-                dim: "of the gradient",
+                dim: dim.name,
                 found: w,
                 expected: width,
-                reference: "the inputs",
+                reference: dim.width.map_or("the inputs", |(_, from)| from),
             });
         }
     }
@@ -156,7 +160,7 @@ pub fn labels<L: Label>(
                 return Err(LossError::LabelOutOfRange {
                     input,
                     row,
-                    label: l.to_i64(),
+                    label: l.to_i128(),
                     classes,
                 })
             }
@@ -175,12 +179,12 @@ pub fn labels_ignoring<L: Label>(
     for (row, &l) in labels.iter().enumerate() {
         match l.class_index() {
             Some(k) if k < classes => {}
-            _ if l.to_i64() == ignore => {}
+            _ if is_ignored(l, ignore) => {}
             _ => {
                 return Err(LossError::LabelOutOfRange {
                     input,
                     row,
-                    label: l.to_i64(),
+                    label: l.to_i128(),
                     classes,
                 })
             }
@@ -192,7 +196,8 @@ pub fn labels_ignoring<L: Label>(
 /// `true` if the label is the ignore index.
 #[inline(always)]
 pub fn is_ignored<L: Label>(l: L, ignore: i64) -> bool {
-    l.to_i64() == ignore
+    // Exact: a `u64` label of 2^63 or more is not `i64::MAX`.
+    l.to_i128() == i128::from(ignore)
 }
 
 /// A label already checked by [`labels`].
@@ -209,7 +214,8 @@ pub fn label_in_range(input: &'static str, label: usize, classes: usize) -> Resu
         Err(LossError::LabelOutOfRange {
             input,
             row: 0,
-            label: i64::try_from(label).unwrap_or(i64::MAX),
+            // Lossless: `usize` is at most 64 bits.
+            label: label as i128,
             classes,
         })
     }

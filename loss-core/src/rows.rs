@@ -141,8 +141,9 @@ impl<F, T: AsRows<F> + ?Sized> AsRows<F> for &T {
 pub trait Label: Copy + Send + Sync {
     /// The label as an index, `None` if negative or too big for `usize`.
     fn class_index(self) -> Option<usize>;
-    /// The label as an `i64`, for error messages (saturating).
-    fn to_i64(self) -> i64;
+    /// The label's exact value (every label type fits in `i128`), for the
+    /// ignore index and error messages.
+    fn to_i128(self) -> i128;
 }
 
 macro_rules! impl_label {
@@ -153,8 +154,9 @@ macro_rules! impl_label {
                 usize::try_from(self).ok()
             }
             #[inline]
-            fn to_i64(self) -> i64 {
-                i64::try_from(self).unwrap_or(i64::MAX)
+            fn to_i128(self) -> i128 {
+                // Lossless: the widest label types are 64 bits.
+                self as i128
             }
         }
     )*};

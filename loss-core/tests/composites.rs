@@ -665,6 +665,85 @@ fn runtime_errors_name_the_input_and_write_nothing() {
     assert!(matches!(e, LossError::EmptyDim { dim: "C", .. }), "{e}");
 }
 
+/// A dim of width 0 is an error for every loss, as in `reference`, not only
+/// where a max or log-sum-exp needs an element: a mean over it would be NaN,
+/// a batch of empty rows is not bounded by its data, and a class weight
+/// would be read from an empty slice.
+#[test]
+fn a_dim_of_width_zero_is_an_error_for_every_loss() {
+    use loss_core::losses::{mse, nll_loss_per_sample, nll_loss_weighted};
+    let empty: &[f64] = &[];
+    let e = mse::value(Rows::new(empty, 3, 0), Rows::new(empty, 3, 0)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "dim `D` is 0 (from `input`), but the loss reduces over it"
+    );
+    assert!(mse::reference(empty, empty).is_err());
+    let mut g: [f64; 0] = [];
+    let e = mse::value_and_grad(Rows::new(empty, 3, 0), Rows::new(empty, 3, 0), &mut g[..]);
+    assert!(matches!(e, Err(LossError::EmptyDim { dim: "D", .. })));
+    // As many empty rows as a usize holds: an error, not a loop that long.
+    let e = mse::value(
+        Rows::new(empty, usize::MAX, 0),
+        Rows::new(empty, usize::MAX, 0),
+    );
+    assert!(matches!(e, Err(LossError::EmptyDim { .. })));
+    // Every sample ignored and no classes: each kernel width gives the error
+    // (the narrow kernel read `weight[0]` of an empty slice for such rows).
+    for n in [1, 7, 40, 41] {
+        let ignored = vec![-100_i64; n];
+        let e = nll_loss_weighted::value(Rows::new(empty, n, 0), &ignored, -100, empty);
+        assert!(
+            matches!(e, Err(LossError::EmptyDim { dim: "C", .. })),
+            "{e:?}"
+        );
+        let mut losses = vec![0.0; n];
+        let e =
+            nll_loss_per_sample::value(Rows::new(empty, n, 0), &ignored, -100, empty, &mut losses);
+        assert!(
+            matches!(e, Err(LossError::EmptyDim { dim: "C", .. })),
+            "{e:?}"
+        );
+    }
+    // No samples: nothing to reduce over, and no error (`sum` is 0).
+    assert!(mse::value(Rows::new(empty, 0, 0), Rows::new(empty, 0, 0)).is_ok());
+}
+
+/// A `u64` label of 2^63 or more is out of range, not the ignore index
+/// `i64::MAX` it once saturated to, and the message gives its exact value.
+#[test]
+fn a_huge_unsigned_label_is_out_of_range_with_its_exact_value() {
+    use loss_core::losses::nll_loss;
+    let z = [0.5_f64; 3];
+    let e = nll_loss::value(Rows::new(&z, 1, 3), &[u64::MAX], i64::MAX).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "label `target` at row 0 is 18446744073709551615, outside 0..3"
+    );
+    let e = nll_loss::value(Rows::new(&z, 1, 3), &[1_u64 << 63], i64::MAX).unwrap_err();
+    assert!(matches!(e, LossError::LabelOutOfRange { label, .. } if label == 1 << 63));
+    // The ignore index itself, as a `u64`, is still ignored.
+    let v = nll_loss::value(Rows::new(&z, 1, 3), &[i64::MAX as u64], i64::MAX).unwrap();
+    assert!(v.is_nan(), "every sample ignored: the mean of nothing");
+}
+
+/// A gradient matrix of the wrong shape names the dim and the input that
+/// fixed it, as the inputs' own checks do (a matrix holds a sample per
+/// column).
+#[test]
+fn a_gradient_matrix_of_the_wrong_shape_names_the_dim_and_the_input() {
+    let z = [0.5_f64; 6];
+    let mut wide = DMatrix::<f64>::zeros(4, 2);
+    let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 1], &mut wide).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "rows of `gradient of z` have width 4, but dim `C` is 3 (from `z`)"
+    );
+    let mut tall = DMatrix::<f64>::zeros(3, 3);
+    let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 1], &mut tall).unwrap_err();
+    assert_eq!(e.to_string(), "`gradient of z` has 3 samples but `z` has 2");
+}
+
 /// A sample's gradient row does not depend on where it sits in its block:
 /// the last rows of a block, which have no spare rows after them to keep
 /// exponentials in, recompute them, to the same bits.

@@ -274,24 +274,6 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         }
     }
     checks.push(quote!(let __n = __batch.size();));
-    let nonempty_dims: BTreeSet<DimId> = [&plan.value, &plan.grad]
-        .iter()
-        .flat_map(|p| {
-            p.graph
-                .reachable(&[p.value])
-                .into_iter()
-                .map(move |n| (p.graph, n))
-        })
-        .filter_map(|(g, n)| match g.op(n) {
-            Op::Reduce(Reduction::Max | Reduction::ShiftMax | Reduction::LogSumExp, x) => {
-                match g.shape(x) {
-                    Shape::Vector(d) => Some(d),
-                    Shape::Scalar => None,
-                }
-            }
-            _ => None,
-        })
-        .collect();
     for &d in &dims {
         let di = format_ident!("__dimcheck_{}", d.0);
         let dim = dim_ident(d);
@@ -300,9 +282,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             let #dim = #di.size();
             let #dimf = <F as ::loss_core::Float>::from_usize(#dim);
         });
-        if nonempty_dims.contains(&d) {
-            checks.push(quote!(#di.nonempty(__n)?;));
-        }
+        // Every dim, as `reference` checks: a width of 0 is a mistake in
+        // the caller's shapes, and running with it would give NaN (a mean
+        // over nothing) or loop over a batch its data does not bound.
+        checks.push(quote!(#di.nonempty(__n)?;));
     }
     for (input, ident) in g.inputs.iter().zip(idents) {
         if let InputKind::Class(d) = input.kind {
@@ -329,10 +312,10 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             let name = format!("gradient of {ident}");
             checks.push(match g.inputs[i.0 as usize].kind {
                 InputKind::Vector(d) => {
-                    let dim = dim_ident(d);
+                    let di = format_ident!("__dimcheck_{}", d.0);
                     quote! {
                         let mut #gi: ::loss_core::RowsMut<'g, F> = ::core::convert::Into::into(#gi);
-                        #rt::grad_rows(#name, &#gi, __n, #dim)?;
+                        #rt::grad_rows(#name, &#gi, &__batch, &#di)?;
                     }
                 }
                 InputKind::PerSample => quote!(#rt::buffer(#name, #gi.len(), __n)?;),
