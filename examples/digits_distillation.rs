@@ -21,6 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use loss_core::loss;
 use nalgebra::DMatrix;
 
+use examples::cli::{above_zero, in_unit_interval};
 use examples::digits::Digits;
 use examples::train::{self, Batch, Config, EpochStats, GradCheck, Observer};
 
@@ -47,14 +48,14 @@ struct Args {
     /// Training epochs, of the teacher and then of the student.
     #[arg(long, default_value_t = 20)]
     epochs: usize,
-    /// Distillation temperature T.
-    #[arg(long, default_value_t = 4.0)]
+    /// Distillation temperature T (above 0).
+    #[arg(long, default_value_t = 4.0, value_parser = above_zero)]
     temperature: f64,
-    /// Weight of the T²·KL term (1 - alpha goes to the hard-label term).
-    #[arg(long, default_value_t = 0.7)]
+    /// Weight of the T²·KL term (1 - alpha goes to the hard-label term), in [0, 1].
+    #[arg(long, default_value_t = 0.7, value_parser = in_unit_interval)]
     alpha: f64,
-    /// Label smoothing of the teacher's cross-entropy.
-    #[arg(long, default_value_t = 0.1)]
+    /// Label smoothing of the teacher's cross-entropy, in [0, 1].
+    #[arg(long, default_value_t = 0.1, value_parser = in_unit_interval)]
     smoothing: f64,
     /// Seed of the train/test split, the initial weights and the shuffling.
     #[arg(long, default_value_t = 1)]

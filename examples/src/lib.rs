@@ -5,7 +5,8 @@
 //! training curves.
 //!
 //! The main example, `digits_distillation`, is built from these parts; its
-//! integration test (`examples/tests/`) runs a shortened version of it.
+//! integration test (`examples/tests/`) runs a shortened version of it, and
+//! [`cli`] checks its command-line numbers.
 //!
 //! ```
 //! use examples::{digits::Digits, mlp::Mlp, rng::SplitMix64};
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod digits;
 pub mod mlp;
 pub mod plot;
