@@ -48,7 +48,8 @@ impl<S: ScalarFn + ?Sized> ScalarFn for &S {
 /// }
 /// let sample = ce::Sample { z: &[1.0_f64, 2.0, 3.0], y: 2 };
 /// let mut x = [0.0; 3];
-/// sample.point(&mut x);
+/// sample.point(&mut x)?;
+/// assert!(sample.point(&mut [0.0; 2]).is_err(), "a buffer of the wrong length");
 /// let mut grad = [0.0; 3];
 /// let fast = sample.value_and_grad(&x, &mut grad)?;
 /// let plain: f64 = sample.eval(&x);
@@ -63,7 +64,12 @@ pub trait SampleLoss<F: Float>: ScalarFn {
         self.len() == 0
     }
     /// Writes the sample's own `#[grad]` inputs, flattened, to `out`.
-    fn point(&self, out: &mut [F]);
+    ///
+    /// # Errors
+    ///
+    /// [`LossError::BufferLength`] if `out` is not `len()` long (nothing is
+    /// written).
+    fn point(&self, out: &mut [F]) -> Result<(), LossError>;
     /// The generated `value_and_grad` on the one-sample batch whose
     /// `#[grad]` inputs are `x`; the gradient is written to `grad`.
     ///

@@ -895,3 +895,25 @@ fn binary_cross_entropy_value_is_clamped_and_its_derivative_never_nan() {
     wide.extend([1e-300, e100 * 0.999, e100 * 1.001, 1.0 - f64::EPSILON / 2.0]);
     check::<f64>(&wide, f64::EPSILON);
 }
+
+/// A generated `Sample` writes its point only into a buffer of its length,
+/// and says so otherwise, as its `value_and_grad` does.
+#[test]
+fn a_sample_point_of_the_wrong_length_is_an_error() {
+    use loss_core::SampleLoss;
+    let sample = distill::Sample {
+        s: &[1.0_f64, 2.0, 3.0],
+        t: &[0.5, 0.5, 0.5],
+        y: 1,
+        alpha: 0.3,
+        beta: 0.7,
+        temp: 2.0,
+    };
+    let mut short = [9.0; 2];
+    let e = sample.point(&mut short).unwrap_err();
+    assert_eq!(e.to_string(), "`out` has length 2, expected 3");
+    assert_eq!(short, [9.0; 2], "nothing written on error");
+    let mut x = [0.0; 3];
+    sample.point(&mut x).unwrap();
+    assert_eq!(x, [1.0, 2.0, 3.0]);
+}

@@ -2054,8 +2054,13 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
                 0usize #(+ #widths)*
             }
 
-            fn point(&self, __out: &mut [F]) {
+            fn point(&self, __out: &mut [F]) -> ::core::result::Result<(), ::loss_core::LossError> {
+                let __len = ::loss_core::SampleLoss::<F>::len(self);
+                if __out.len() != __len {
+                    return Err(::loss_core::LossError::BufferLength { input: "out", found: __out.len(), expected: __len });
+                }
                 #(#point_writes)*
+                Ok(())
             }
 
             fn value_and_grad(&self, __x: &[F], __grad: &mut [F]) -> ::core::result::Result<F, ::loss_core::LossError> {

@@ -593,9 +593,11 @@ where
     L: loss_core::SampleLoss<F>,
 {
     let mut x = vec![<F as loss_core::Float>::ZERO; loss.len()];
-    loss.point(&mut x);
     let mut gradient = vec![<F as loss_core::Float>::ZERO; loss.len()];
-    match loss.value_and_grad(&x, &mut gradient) {
+    let fast = loss
+        .point(&mut x)
+        .and_then(|()| loss.value_and_grad(&x, &mut gradient));
+    match fast {
         Ok(value) => check_value_and_grad(loss, &x, value, &gradient, tolerance),
         Err(e) => Report {
             float: F::NAME,

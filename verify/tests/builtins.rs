@@ -242,7 +242,7 @@ fn scalar_parameters_and_extremes_match_finite_differences() {
         let report = check_loss(&sample, Tolerance::default_for::<f64>());
         assert!(report.passed(), "{report}");
         let mut point = vec![0.0; 2 * d];
-        sample.point(&mut point);
+        sample.point(&mut point).unwrap();
         let mut g = vec![0.0; 2 * d];
         sample.value_and_grad(&point, &mut g).unwrap();
         let batch: Vec<f64> = gx[row.clone()]
