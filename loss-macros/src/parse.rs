@@ -9,7 +9,8 @@
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{
-    Attribute, Expr, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, Type, Visibility,
+    Attribute, Expr, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, Token, Type,
+    Visibility,
 };
 
 use crate::errors::Errors;
@@ -69,10 +70,19 @@ impl Parse for Declarations {
         let mut items = Vec::new();
         let errors = Errors::new();
         while !input.is_empty() {
+            // A declaration starts with its doc comments and attributes, a
+            // visibility, or `fn`; an error past that start is syn's own, in
+            // the declaration, and the hint about items would mislead.
+            let starts_an_item =
+                input.peek(Token![#]) || input.peek(Token![pub]) || input.peek(Token![fn]);
             let item: ItemFn = match input.parse() {
                 Ok(item) => item,
+                Err(e) if starts_an_item => {
+                    // Past a token that does not parse, nothing more does.
+                    errors.push(e);
+                    break;
+                }
                 Err(e) => {
-                    // Past a token that is not an item, nothing more parses.
                     errors.push(syn::Error::new(
                         e.span(),
                         format!("{e}\n  = help: `loss!` takes function items, e.g. `pub fn my_loss(#[grad] z: Vector<C>, y: Class<C>) {{ cross_entropy(z, y) }}`"),
@@ -81,6 +91,12 @@ impl Parse for Declarations {
                 }
             };
             if let Some(decl) = declaration(item, &errors) {
+                if items.iter().any(|d: &Declaration| d.name == decl.name) {
+                    errors.error(
+                        &decl.name,
+                        format!("a loss named `{}` is already declared in this `loss!`: each declaration becomes a module of that name", decl.name),
+                    );
+                }
                 items.push(decl);
             }
         }
@@ -211,6 +227,7 @@ fn declaration(item: ItemFn, errors: &Errors) -> Option<Declaration> {
         }
         seen.push(&p.name);
     }
+    check_generated_names(&params, reduce.as_ref(), errors);
 
     let body = body_expr(&item.block, errors)?;
     Some(Declaration {
@@ -221,6 +238,35 @@ fn declaration(item: ItemFn, errors: &Errors) -> Option<Declaration> {
         reduce: reduce.unwrap_or(Reduce::Mean),
         body,
     })
+}
+
+/// Rejects input names that the generated functions use for parameters of
+/// their own: `losses` and `upstream` (with `#[reduce(none)]`), `<label>_ignore_index`
+/// (for a label with `#[ignore_index]`), and names starting with `__`.
+fn check_generated_names(params: &[Param], reduce: Option<&Reduce>, errors: &Errors) {
+    let per_sample = matches!(reduce, Some(Reduce::None));
+    for p in params {
+        let name = p.name.to_string();
+        if per_sample && (name == "losses" || name == "upstream") {
+            errors.error(
+                &p.name,
+                format!("`{name}` is a parameter of the generated functions with `#[reduce(none)]`: rename this input"),
+            );
+        } else if name.starts_with("__") {
+            errors.error(
+                &p.name,
+                format!("`{name}`: names starting with `__` are kept for the generated code; rename this input"),
+            );
+        } else if let Some(label) = params
+            .iter()
+            .find(|l| l.ignore_index && name == format!("{}_ignore_index", l.name))
+        {
+            errors.error(
+                &p.name,
+                format!("`{name}` is the generated parameter that holds `{}`'s ignore index: rename this input", label.name),
+            );
+        }
+    }
 }
 
 fn body_expr(block: &syn::Block, errors: &Errors) -> Option<Expr> {
