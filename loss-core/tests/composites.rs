@@ -917,3 +917,22 @@ fn a_sample_point_of_the_wrong_length_is_an_error() {
     sample.point(&mut x).unwrap();
     assert_eq!(x, [1.0, 2.0, 3.0]);
 }
+
+loss_core::loss! {
+    /// Parentheses Rust allows: around an `if` condition and a `powi`
+    /// exponent.
+    #[reduce(sum)]
+    fn parenthesised(#[grad] x: PerSample) {
+        if (x > 0.0) { x.powi((-2)) } else { 0.0 }
+    }
+}
+
+#[test]
+fn parentheses_around_a_condition_or_an_exponent_are_accepted() {
+    let x = [2.0_f64, -1.0];
+    let mut g = [0.0; 2];
+    let v = parenthesised::value_and_grad(&x[..], &mut g[..]).unwrap();
+    // 2^-2 + 0, and d/dx x^-2 = -2 x^-3 at 2, 0 where the `else` is taken.
+    assert_eq!(v, 0.25);
+    assert_eq!(g, [-0.25, 0.0]);
+}

@@ -342,7 +342,12 @@ impl Lowerer {
             Expr::Block(b) => single_expression(&b.block)?,
             other => other,
         };
-        let Expr::Binary(cond) = &*e.cond else {
+        // `if (x > 0.0) { .. }` is valid Rust (with a lint): the same test.
+        let mut condition: &Expr = &e.cond;
+        while let Expr::Paren(p) = condition {
+            condition = &p.expr;
+        }
+        let Expr::Binary(cond) = condition else {
             return err(
                 &e.cond,
                 "an `if` condition is a comparison of two numbers, e.g. `x > 0.0`",
@@ -742,7 +747,11 @@ fn op_verb(op: Binary) -> &'static str {
 }
 
 fn int_literal(expr: &Expr) -> Result<i32> {
-    let (negative, inner) = match expr {
+    let mut inner = expr;
+    while let Expr::Paren(p) = inner {
+        inner = &p.expr;
+    }
+    let (negative, inner) = match inner {
         Expr::Unary(syn::ExprUnary {
             op: UnOp::Neg(_),
             expr,
@@ -754,9 +763,17 @@ fn int_literal(expr: &Expr) -> Result<i32> {
         lit: Lit::Int(i), ..
     }) = inner
     {
-        if let Ok(n) = i.base10_parse::<i32>() {
-            return Ok(if negative { -n } else { n });
-        }
+        // An `i32` whose derivative's exponent, `n - 1`, is one too: not
+        // `i32::MIN`.
+        let n = i
+            .base10_parse::<i64>()
+            .ok()
+            .and_then(|n| i32::try_from(if negative { -n } else { n }).ok())
+            .filter(|&n| n > i32::MIN);
+        return match n {
+            Some(n) => Ok(n),
+            None => err(expr, "this `powi` exponent is too large: `powi` takes an exponent from -2147483647 to 2147483647"),
+        };
     }
     err(expr, "`powi` takes an integer literal exponent, e.g. `x.powi(2)`; use `powf` for a computed exponent")
 }
