@@ -846,10 +846,18 @@ const BUILTINS: &[&str] = &[
 
 /// The builtin closest to a misspelt name, if one is close.
 fn did_you_mean(name: &str) -> Option<&'static str> {
-    BUILTINS
-        .iter()
-        .copied()
-        .chain(builtins::TEMPLATES.iter().map(|t| t.name))
+    let names = || {
+        BUILTINS
+            .iter()
+            .copied()
+            .chain(builtins::TEMPLATES.iter().map(|t| t.name))
+    };
+    // PyTorch's names without their `_loss` (`nll` for `nll_loss`) are
+    // further from the right builtin than from some short one.
+    if let Some(b) = names().find(|b| b.strip_suffix("_loss") == Some(name)) {
+        return Some(b);
+    }
+    names()
         .map(|b| (edit_distance(name, b), b))
         .filter(|&(d, b)| d <= 2.max(b.len() / 4))
         .min()
@@ -941,6 +949,12 @@ mod tests {
                 .unwrap_err();
         assert!(e.contains("`cross_entropy` takes 2 arguments"), "{e}");
         assert!(e.contains("`y` is a class label, not a number"), "{e}");
+    }
+
+    #[test]
+    fn a_name_without_its_loss_suffix_suggests_the_builtin() {
+        assert_eq!(did_you_mean("nll"), Some("nll_loss"));
+        assert_eq!(did_you_mean("cross_entopy"), Some("cross_entropy"));
     }
 
     #[test]

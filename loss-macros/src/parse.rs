@@ -175,7 +175,13 @@ fn declaration(item: ItemFn, errors: &Errors) -> Option<Declaration> {
     if let Some(abi) = &sig.abi {
         errors.error(abi, "a loss cannot have an ABI: remove it");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if let Some(clause) = &sig.generics.where_clause {
+        errors.error(
+            clause,
+            "a loss takes no `where` clause: the float type is chosen by the caller of the generated functions, and dims are named in the input types (`Vector<C>`)",
+        );
+    }
+    if !sig.generics.params.is_empty() {
         errors.error(
             &sig.generics,
             "a loss takes no generic parameters: the float type is chosen by the caller of the generated functions, and dims are named in the input types (`Vector<C>`)",
@@ -301,11 +307,15 @@ fn parse_reduce(attr: &Attribute) -> syn::Result<Reduce> {
         syn::Error::new_spanned(attr, "expected `#[reduce(mean)]`, `#[reduce(sum)]`, `#[reduce(none)]` or `#[reduce(mean, denominator = EXPR)]`")
     })?;
     list.parse_args_with(|input: ParseStream| {
-        let kind: Ident = input.parse()?;
+        let kind: Ident = input.parse().map_err(|_| {
+            input.error("expected a reduction: `mean`, `sum`, `none`, or `mean, denominator = EXPR`")
+        })?;
         let reduce = match kind.to_string().as_str() {
             "mean" if input.peek(syn::Token![,]) => {
                 input.parse::<syn::Token![,]>()?;
-                let key: Ident = input.parse()?;
+                let key: Ident = input.parse().map_err(|_| {
+                    input.error("expected `denominator = EXPR` after `mean,`, the per-sample weight whose batch sum divides the summed loss")
+                })?;
                 if key != "denominator" {
                     return Err(syn::Error::new_spanned(
                         key,
@@ -367,11 +377,17 @@ fn param(arg: &FnArg, errors: &Errors) -> Option<Param> {
     let mut ignore_attr = None;
     for attr in &typed.attrs {
         if attr.path().is_ident("grad") {
+            if grad.is_some() {
+                errors.error(attr, "`#[grad]` is given twice");
+            }
             if let Err(e) = attr.meta.require_path_only() {
                 errors.push(syn::Error::new(e.span(), "`#[grad]` takes no arguments"));
             }
             grad = Some(attr.clone());
         } else if attr.path().is_ident("ignore_index") {
+            if ignore_attr.is_some() {
+                errors.error(attr, "`#[ignore_index]` is given twice");
+            }
             if let Err(e) = attr.meta.require_path_only() {
                 errors.push(syn::Error::new(
                     e.span(),
