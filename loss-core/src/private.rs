@@ -116,35 +116,19 @@ pub fn buffer(input: &'static str, found: usize, expected: usize) -> Result<(), 
 }
 
 /// Checks a gradient destination for the batch's rows of `dim`'s width; a
-/// shaped destination (a matrix) must have that shape, and its errors name
-/// the inputs that fixed the batch and the dim.
+/// shaped destination (a matrix) is checked as an input of that shape would
+/// be, so its errors name the inputs that fixed the batch and the dim.
 pub fn grad_rows<F>(
     input: &'static str,
     g: &RowsMut<'_, F>,
-    batch: &Batch,
-    dim: &Dim,
+    batch: &mut Batch,
+    dim: &mut Dim,
 ) -> Result<(), LossError> {
-    let (rows, width) = (batch.size(), dim.size());
-    if let Some((r, w)) = g.shape {
-        if r != rows {
-            return Err(LossError::BatchMismatch {
-                input,
-                found: r,
-                expected: rows,
-                reference: batch.size.map_or("the inputs", |(_, from)| from),
-            });
-        }
-        if w != width {
-            return Err(LossError::WidthMismatch {
-                input,
-                dim: dim.name,
-                found: w,
-                expected: width,
-                reference: dim.width.map_or("the inputs", |(_, from)| from),
-            });
-        }
+    if let Some((rows, width)) = g.shape {
+        batch.samples(input, rows)?;
+        dim.width(input, width)?;
     }
-    buffer(input, g.data.len(), rows.saturating_mul(width))
+    buffer(input, g.data.len(), batch.size().saturating_mul(dim.size()))
 }
 
 /// Checks that every label is in `0..classes`.

@@ -16,6 +16,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 
 use crate::ir::{Binary, DimId, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
+use crate::parse::ignore_index_ident;
 use crate::schedule::{Pass, Schedule, Slot, Step};
 
 mod narrow;
@@ -194,7 +195,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         params.push(match input.kind {
             InputKind::Vector(_) => quote!(#ident: impl ::loss_core::AsRows<F>),
             InputKind::Class(_) if input.ignore_index => {
-                let ignore = format_ident!("{}_ignore_index", ident);
+                let ignore = ignore_index_ident(ident);
                 quote!(#ident: &[L], #ignore: i64)
             }
             InputKind::Class(_) => quote!(#ident: &[L]),
@@ -292,7 +293,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             let name = ident.to_string();
             let dim = dim_ident(d);
             if input.ignore_index {
-                let ignore = format_ident!("{}_ignore_index", ident);
+                let ignore = ignore_index_ident(ident);
                 checks.push(quote!(#rt::labels_ignoring(#name, #ident, #dim, #ignore)?;));
             } else {
                 checks.push(quote!(#rt::labels(#name, #ident, #dim)?;));
@@ -315,7 +316,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                     let di = format_ident!("__dimcheck_{}", d.0);
                     quote! {
                         let mut #gi: ::loss_core::RowsMut<'g, F> = ::core::convert::Into::into(#gi);
-                        #rt::grad_rows(#name, &#gi, &__batch, &#di)?;
+                        #rt::grad_rows(#name, &#gi, &mut __batch, &mut #di)?;
                     }
                 }
                 InputKind::PerSample => quote!(#rt::buffer(#name, #gi.len(), __n)?;),
@@ -336,7 +337,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         .zip(idents)
         .filter(|(i, _)| i.ignore_index)
         .map(|(_, ident)| {
-            let ignore = format_ident!("{}_ignore_index", ident);
+            let ignore = ignore_index_ident(ident);
             quote!(#rt::is_ignored(#ident[__i], #ignore))
         })
         .collect();
@@ -712,7 +713,7 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             InputKind::Scalar => quote!(#ident: F),
         });
         if input.ignore_index {
-            let ignore = format_ident!("{}_ignore_index", ident);
+            let ignore = ignore_index_ident(ident);
             kernel_args.push(quote!(#ignore));
             kernel_params.push(quote!(#ignore: i64));
         }

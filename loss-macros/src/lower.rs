@@ -343,11 +343,7 @@ impl Lowerer {
             other => other,
         };
         // `if (x > 0.0) { .. }` is valid Rust (with a lint): the same test.
-        let mut condition: &Expr = &e.cond;
-        while let Expr::Paren(p) = condition {
-            condition = &p.expr;
-        }
-        let Expr::Binary(cond) = condition else {
+        let Expr::Binary(cond) = without_parens(&e.cond) else {
             return err(
                 &e.cond,
                 "an `if` condition is a comparison of two numbers, e.g. `x > 0.0`",
@@ -746,12 +742,16 @@ fn op_verb(op: Binary) -> &'static str {
     }
 }
 
-fn int_literal(expr: &Expr) -> Result<i32> {
-    let mut inner = expr;
-    while let Expr::Paren(p) = inner {
-        inner = &p.expr;
+/// `expr` inside any parentheses around it.
+fn without_parens(mut expr: &Expr) -> &Expr {
+    while let Expr::Paren(p) = expr {
+        expr = &p.expr;
     }
-    let (negative, inner) = match inner {
+    expr
+}
+
+fn int_literal(expr: &Expr) -> Result<i32> {
+    let (negative, inner) = match without_parens(expr) {
         Expr::Unary(syn::ExprUnary {
             op: UnOp::Neg(_),
             expr,
@@ -779,10 +779,7 @@ fn int_literal(expr: &Expr) -> Result<i32> {
 }
 
 fn unsupported_syntax(expr: &Expr) -> String {
-    if let Expr::Paren(p) = expr {
-        return unsupported_syntax(&p.expr);
-    }
-    let what = match expr {
+    let what = match without_parens(expr) {
         Expr::Match(_) => "`match`",
         Expr::Loop(_) | Expr::ForLoop(_) | Expr::While(_) => "a loop",
         Expr::Closure(_) => "a closure",
