@@ -1,5 +1,5 @@
 //! The pipeline: parse, lower, simplify, differentiate, simplify, expand,
-//! schedule, emit. A plain `TokenStream -> TokenStream` function, so that it
+//! factor, schedule, emit. A plain `TokenStream -> TokenStream` function, so that it
 //! is unit-tested without a compiler in the loop.
 
 use proc_macro2::TokenStream;
@@ -10,7 +10,7 @@ use crate::errors::Errors;
 use crate::ir::{Graph, InputKind, NodeId};
 use crate::parse::{self, Declaration};
 use crate::schedule::{schedule, Output};
-use crate::{diff, lower, rewrite};
+use crate::{diff, factor, lower, rewrite};
 
 /// The most spare gradient rows a sample may borrow from the samples after
 /// it to keep transcendentals for its gradient pass (the samples that do not
@@ -147,6 +147,7 @@ impl Compiled {
             })
             .collect();
         let (fast, all) = rewrite::expand(&simple, &all);
+        let (fast, all) = factor::factor(&fast, &all);
         let denominator = lowered.denominator.map(|d| {
             let (dg, r) = rewrite::simplify(&lowered.graph, &[d]);
             let (dg, r) = rewrite::expand(&dg, &r);

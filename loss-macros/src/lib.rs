@@ -4,7 +4,8 @@
 //! The stages, one module each, data flowing one way: `parse` (tokens to
 //! declarations), `lower` (to the IR of `ir`, names and shapes checked),
 //! `rewrite` (simplification and stability rewrites), `diff` (reverse-mode
-//! differentiation), `schedule` (passes over rows), `emit` (Rust code);
+//! differentiation), `factor` (elementwise sums of products, per-row
+//! coefficients), `schedule` (passes over rows), `emit` (Rust code);
 //! `compile` runs them in order.
 #![forbid(unsafe_code)]
 
@@ -13,6 +14,7 @@ mod compile;
 mod diff;
 mod emit;
 mod errors;
+mod factor;
 #[cfg(test)]
 mod interp;
 mod ir;

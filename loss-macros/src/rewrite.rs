@@ -22,7 +22,7 @@ use crate::ir::{Binary, Graph, InputId, NodeId, Op, Reduction, Shape, Unary};
 
 /// Rebuilds the part of `src` that `roots` need, passing each node through
 /// `rule(src, old_id, new_operands_op, dst)`; returns the new graph and roots.
-fn rebuild(
+pub(crate) fn rebuild(
     src: &Graph,
     roots: &[NodeId],
     mut rule: impl FnMut(&Graph, NodeId, Op, &mut Graph) -> NodeId,
