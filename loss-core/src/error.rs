@@ -27,13 +27,14 @@ pub enum LossError {
         /// The input that set the batch size.
         reference: &'static str,
     },
-    /// A vector input's rows do not have the width its dim requires.
+    /// A vector input's rows, or a weight vector (`Weights<C>`), do not have
+    /// the width its dim requires.
     WidthMismatch {
         /// The input.
         input: &'static str,
         /// The declared dim (e.g. `C`).
         dim: &'static str,
-        /// Its row width.
+        /// Its width: a row's length, or a weight vector's.
         found: usize,
         /// The width the dim already has from an earlier input.
         expected: usize,
@@ -75,19 +76,36 @@ pub enum LossError {
 impl fmt::Display for LossError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            LossError::BatchMismatch { input, found, expected, reference } => write!(
+            LossError::BatchMismatch {
+                input,
+                found,
+                expected,
+                reference,
+            } => write!(
                 f,
                 "`{input}` has {found} samples but `{reference}` has {expected}"
             ),
-            LossError::WidthMismatch { input, dim, found, expected, reference } => write!(
+            LossError::WidthMismatch {
+                input,
+                dim,
+                found,
+                expected,
+                reference,
+            } => write!(
                 f,
-                "rows of `{input}` have width {found}, but dim `{dim}` is {expected} (from `{reference}`)"
+                "`{input}` has width {found}, but dim `{dim}` is {expected} (from `{reference}`)"
             ),
-            LossError::BufferLength { input, found, expected } => write!(
-                f,
-                "`{input}` has length {found}, expected {expected}"
-            ),
-            LossError::LabelOutOfRange { input, row, label, classes } => write!(
+            LossError::BufferLength {
+                input,
+                found,
+                expected,
+            } => write!(f, "`{input}` has length {found}, expected {expected}"),
+            LossError::LabelOutOfRange {
+                input,
+                row,
+                label,
+                classes,
+            } => write!(
                 f,
                 "label `{input}` at row {row} is {label}, outside 0..{classes}"
             ),

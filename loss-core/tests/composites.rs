@@ -645,7 +645,19 @@ fn runtime_errors_name_the_input_and_write_nothing() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "rows of `t` have width 2, but dim `C` is 3 (from `s`)"
+        "`t` has width 2, but dim `C` is 3 (from `s`)"
+    );
+    // A weight vector is one row: its length is its width.
+    let e = loss_core::losses::nll_loss_weighted::value(
+        Rows::new(&z, 2, 3),
+        &[0i64, 1],
+        -100,
+        &[1.0, 1.0, 1.0, 1.0],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`weight` has width 4, but dim `C` is 3 (from `input`)"
     );
     let mut gm = DMatrix::<f64>::zeros(2, 3);
     let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 1], &mut gm).unwrap_err();
@@ -737,7 +749,7 @@ fn a_gradient_matrix_of_the_wrong_shape_names_the_dim_and_the_input() {
     let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 1], &mut wide).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "rows of `gradient of z` have width 4, but dim `C` is 3 (from `z`)"
+        "`gradient of z` has width 4, but dim `C` is 3 (from `z`)"
     );
     let mut tall = DMatrix::<f64>::zeros(3, 3);
     let e = ce::value_and_grad(Rows::new(&z, 2, 3), &[0usize, 1], &mut tall).unwrap_err();
