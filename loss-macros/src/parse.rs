@@ -312,6 +312,16 @@ fn parse_reduce(attr: &Attribute) -> syn::Result<Reduce> {
         syn::Error::new_spanned(attr, "expected `#[reduce(mean)]`, `#[reduce(sum)]`, `#[reduce(none)]` or `#[reduce(mean, denominator = EXPR)]`")
     })?;
     list.parse_args_with(|input: ParseStream| {
+        if input.peek(syn::LitStr) {
+            let quoted: syn::LitStr = input.parse()?;
+            return Err(syn::Error::new_spanned(
+                &quoted,
+                format!(
+                    "write the reduction as a name, without quotes: `#[reduce({})]`",
+                    quoted.value()
+                ),
+            ));
+        }
         let kind: Ident = input.parse().map_err(|_| {
             input.error("expected a reduction: `mean`, `sum`, `none`, or `mean, denominator = EXPR`")
         })?;

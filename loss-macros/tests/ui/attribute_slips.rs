@@ -18,6 +18,11 @@ loss! {
     pub fn with_where(#[grad] x: PerSample) where f32: Copy {
         x * x
     }
+
+    #[reduce("sum")]
+    pub fn quoted(#[grad] x: PerSample) {
+        x * x
+    }
 }
 
 fn main() {}
