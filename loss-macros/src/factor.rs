@@ -282,15 +282,14 @@ fn sum_of(g: &mut Graph, terms: Vec<Term>) -> NodeId {
     // vector terms' sum in one operation per element.
     let (constants, terms): (Vec<Term>, Vec<Term>) =
         terms.into_iter().partition(|t| t.vectors.is_empty());
-    let mut total: Option<(NodeId, bool)> = None;
-    for t in constants {
-        let c = scalar_product(g, &t.scalars).unwrap_or_else(|| g.constant_node(1.0));
-        total = Some(match total {
-            None => (c, t.negative),
-            Some((acc, neg)) => add_signed(g, acc, neg, c, t.negative),
-        });
-    }
-    let constant = total;
+    let constants: Vec<(NodeId, bool)> = constants
+        .iter()
+        .map(|t| {
+            let c = scalar_product(g, &t.scalars).unwrap_or_else(|| g.constant_node(1.0));
+            (c, t.negative)
+        })
+        .collect();
+    let constant = signed_sum(g, constants);
     // Group by coefficient, in the order of first appearance.
     let mut groups: Vec<(Vec<NodeId>, Vec<Term>)> = Vec::new();
     for t in terms {
@@ -299,47 +298,43 @@ fn sum_of(g: &mut Graph, terms: Vec<Term>) -> NodeId {
             None => groups.push((t.scalars.clone(), vec![t])),
         }
     }
-    let mut total: Option<(NodeId, bool)> = None;
+    let mut parts = Vec::with_capacity(groups.len() + 1);
     for (scalars, members) in groups {
-        let coefficient = scalar_product(g, &scalars);
-        // The members' vector products, summed with their signs.
-        let mut inner: Option<(NodeId, bool)> = None;
-        for t in &members {
-            let v = t.vectors.split_first().map(|(&first, rest)| {
-                rest.iter()
-                    .fold(first, |acc, &x| build(g, Op::Binary(Binary::Mul, acc, x)))
-            });
-            inner = Some(match (inner, v) {
-                (None, Some(v)) => (v, t.negative),
-                (None, None) => (g.constant_node(1.0), t.negative),
-                (Some((acc, neg)), v) => {
-                    let v = v.unwrap_or_else(|| g.constant_node(1.0));
-                    add_signed(g, acc, neg, v, t.negative)
-                }
-            });
-        }
-        let (inner, neg) = inner.expect("a group has a member");
-        let term = match coefficient {
+        let products: Vec<(NodeId, bool)> = members
+            .iter()
+            .map(|t| (product_of(g, &t.vectors), t.negative))
+            .collect();
+        let (inner, negative) = signed_sum(g, products).expect("a group has a member");
+        let part = match scalar_product(g, &scalars) {
             Some(c) => build(g, Op::Binary(Binary::Mul, c, inner)),
             None => inner,
         };
-        total = Some(match total {
-            None => (term, neg),
-            Some((acc, acc_neg)) => add_signed(g, acc, acc_neg, term, neg),
-        });
+        parts.push((part, negative));
     }
-    if let Some((c, c_neg)) = constant {
-        total = Some(match total {
-            None => (c, c_neg),
-            Some((acc, neg)) => add_signed(g, acc, neg, c, c_neg),
-        });
-    }
-    let (node, negative) = total.expect("terms is not empty");
+    parts.extend(constant);
+    let (node, negative) = signed_sum(g, parts).expect("terms is not empty");
     if negative {
         build(g, Op::Unary(Unary::Neg, node))
     } else {
         node
     }
+}
+
+/// The product of `vectors` (at least one).
+fn product_of(g: &mut Graph, vectors: &[NodeId]) -> NodeId {
+    let (&first, rest) = vectors.split_first().expect("a vector term has a vector");
+    rest.iter()
+        .fold(first, |acc, &x| build(g, Op::Binary(Binary::Mul, acc, x)))
+}
+
+/// `±a ± b ± ...`, in order, as a node and the sign still to apply to it;
+/// `None` for no parts.
+fn signed_sum(g: &mut Graph, parts: Vec<(NodeId, bool)>) -> Option<(NodeId, bool)> {
+    let mut parts = parts.into_iter();
+    let first = parts.next()?;
+    Some(parts.fold(first, |(acc, acc_negative), (x, negative)| {
+        add_signed(g, acc, acc_negative, x, negative)
+    }))
 }
 
 /// `±a ± b` as a node and the sign still to apply to it.
