@@ -1,6 +1,6 @@
 //! The pipeline: parse, lower, simplify, differentiate, simplify, expand,
-//! factor, schedule, emit. A plain `TokenStream -> TokenStream` function, so that it
-//! is unit-tested without a compiler in the loop.
+//! factor, schedule, emit. A plain `TokenStream -> TokenStream` function,
+//! so that it is unit-tested without a compiler in the loop.
 
 use proc_macro2::TokenStream;
 use quote::quote;
