@@ -849,9 +849,17 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
             .copied()
             .chain(builtins::TEMPLATES.iter().map(|t| t.name))
     };
-    // PyTorch's names without their `_loss` (`nll` for `nll_loss`) are
-    // further from the right builtin than from some short one.
-    if let Some(b) = names().find(|b| b.strip_suffix("_loss") == Some(name)) {
+    // PyTorch's `poisson_nll_loss` defaults to `log_input=True`, which is
+    // `poisson_nll_log_input` here, not `poisson_nll`.
+    if name == "poisson_nll_loss" {
+        return Some("poisson_nll_log_input");
+    }
+    // PyTorch's names without their `_loss` (`nll` for `nll_loss`), and
+    // with it where ours has none (`mse_loss` for `mse`), are further from
+    // the right builtin than from some short one.
+    if let Some(b) = names()
+        .find(|b| b.strip_suffix("_loss") == Some(name) || name.strip_suffix("_loss") == Some(*b))
+    {
         return Some(b);
     }
     names()
@@ -952,6 +960,25 @@ mod tests {
     fn a_name_without_its_loss_suffix_suggests_the_builtin() {
         assert_eq!(did_you_mean("nll"), Some("nll_loss"));
         assert_eq!(did_you_mean("cross_entopy"), Some("cross_entropy"));
+    }
+
+    #[test]
+    fn pytorch_names_with_a_loss_suffix_suggest_the_builtin() {
+        assert_eq!(did_you_mean("mse_loss"), Some("mse"));
+        assert_eq!(did_you_mean("l1_loss"), Some("l1"));
+        assert_eq!(did_you_mean("smooth_l1_loss"), Some("smooth_l1"));
+        assert_eq!(did_you_mean("huber_loss"), Some("huber"));
+        assert_eq!(did_you_mean("margin_ranking_loss"), Some("margin_ranking"));
+        assert_eq!(
+            did_you_mean("poisson_nll_loss"),
+            Some("poisson_nll_log_input")
+        );
+        let e = lower_one(quote! { fn f(#[grad] x: Vector<C>, y: Vector<C>) { mse_loss(x, y) } })
+            .unwrap_err();
+        assert!(
+            e.contains("unknown function `mse_loss`: did you mean `mse`?"),
+            "{e}"
+        );
     }
 
     #[test]
