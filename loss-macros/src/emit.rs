@@ -2056,10 +2056,7 @@ fn sample_type(plan: &Plan<'_>, row_holes: &[TokenStream]) -> Result<TokenStream
             }
 
             fn point(&self, __out: &mut [F]) -> ::core::result::Result<(), ::loss_core::LossError> {
-                let __len = ::loss_core::SampleLoss::<F>::len(self);
-                if __out.len() != __len {
-                    return Err(::loss_core::LossError::BufferLength { input: "out", found: __out.len(), expected: __len });
-                }
+                #rt::buffer("out", __out.len(), ::loss_core::SampleLoss::<F>::len(self))?;
                 #(#point_writes)*
                 Ok(())
             }

@@ -841,6 +841,11 @@ const BUILTINS: &[&str] = &[
     "detach",
 ];
 
+/// PyTorch's names whose builtin here is not the name without its `_loss`
+/// (which `did_you_mean` finds by itself): `poisson_nll_loss` defaults to
+/// `log_input=True`, which is `poisson_nll_log_input`, not `poisson_nll`.
+const PYTORCH_NAMES: &[(&str, &str)] = &[("poisson_nll_loss", "poisson_nll_log_input")];
+
 /// The builtin closest to a misspelt name, if one is close.
 fn did_you_mean(name: &str) -> Option<&'static str> {
     let names = || {
@@ -849,10 +854,8 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
             .copied()
             .chain(builtins::TEMPLATES.iter().map(|t| t.name))
     };
-    // PyTorch's `poisson_nll_loss` defaults to `log_input=True`, which is
-    // `poisson_nll_log_input` here, not `poisson_nll`.
-    if name == "poisson_nll_loss" {
-        return Some("poisson_nll_log_input");
+    if let Some(&(_, b)) = PYTORCH_NAMES.iter().find(|&&(torch, _)| torch == name) {
+        return Some(b);
     }
     // PyTorch's names without their `_loss` (`nll` for `nll_loss`), and
     // with it where ours has none (`mse_loss` for `mse`), are further from

@@ -246,14 +246,14 @@ fn declaration(item: ItemFn, errors: &Errors) -> Option<Declaration> {
     })
 }
 
-/// Rejects input names that the generated functions use for parameters of
-/// their own: `losses` and `upstream` (with `#[reduce(none)]`), `<label>_ignore_index`
-/// (for a label with `#[ignore_index]`), and names starting with `__`.
 /// The generated functions' parameter holding `label`'s ignore index.
 pub fn ignore_index_ident(label: &Ident) -> Ident {
     quote::format_ident!("{}_ignore_index", label)
 }
 
+/// Rejects input names that the generated functions use for parameters of
+/// their own: `losses` and `upstream` (with `#[reduce(none)]`), `<label>_ignore_index`
+/// (for a label with `#[ignore_index]`), and names starting with `__`.
 fn check_generated_names(params: &[Param], reduce: Option<&Reduce>, errors: &Errors) {
     let per_sample = matches!(reduce, Some(Reduce::None));
     for p in params {
