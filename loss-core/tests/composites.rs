@@ -450,6 +450,29 @@ fn logits_of_80_stay_finite_in_f32() {
     assert!(g3.iter().zip(&g4).all(|(a, b)| ulps_f32(*a, *b) <= 4));
 }
 
+loss_core::loss! {
+    /// A term that cancels to 0 for every element once expanded: the
+    /// compiler must still emit code that compiles (it once left a sum of a
+    /// number, which it cannot write).
+    fn cancelling(#[grad] z: Vector<C>) {
+        sum(softmax(z) * ((2.0 * z - z) - z)) + sum(0.5 * z)
+    }
+}
+
+#[test]
+fn terms_that_cancel_compile_and_vanish() {
+    let (n, c) = (3, 5);
+    let z: Vec<f64> = Rng::new(12).vec(n * c, -3.0, 3.0);
+    let mut g = vec![f64::NAN; n * c];
+    let v = cancelling::value_and_grad(Rows::new(&z, n, c), &mut g).unwrap();
+    let exact = 0.5 * z.iter().sum::<f64>() / n as f64;
+    assert!((v - exact).abs() <= 1e-14, "{v} vs {exact}");
+    assert!(
+        g.iter().all(|&x| (x - 0.5 / n as f64).abs() <= 1e-15),
+        "{g:?}"
+    );
+}
+
 #[test]
 fn a_confident_correct_label_keeps_full_relative_accuracy() {
     // p_y = 1 - 1e-30: the loss is 1e-30 and the label's gradient is -1e-30,

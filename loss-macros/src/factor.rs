@@ -50,10 +50,17 @@ pub fn factor(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
         Op::Reduce(Reduction::Sum, v) => {
             let factored = factored(dst, v);
             if factored == v {
-                dst.intern(op)
-            } else {
-                changed = true;
-                build(dst, Op::Reduce(Reduction::Sum, factored))
+                return dst.intern(op);
+            }
+            changed = true;
+            match (dst.shape(v), dst.shape(factored)) {
+                // Every vector term cancelled (`(2 a - a) - a`): what is
+                // left is one number for each element of the row.
+                (Shape::Vector(d), Shape::Scalar) => {
+                    let len = dst.intern(Op::DimLen(d));
+                    build(dst, Op::Binary(Binary::Mul, factored, len))
+                }
+                _ => build(dst, Op::Reduce(Reduction::Sum, factored)),
             }
         }
         other => dst.intern(other),
@@ -450,5 +457,20 @@ mod tests {
         let value = g.constant_node(0.0);
         let (f, roots) = factor(&g, &[value, grad]);
         assert_eq!(f.display(roots[1]).to_string(), g.display(grad).to_string());
+    }
+
+    #[test]
+    fn terms_that_cancel_leave_no_sum_of_a_number() {
+        // sum(q h a - h a q): the terms cancel. What is left is 0 for each
+        // element, summed over the row: not a sum of a scalar, which the
+        // emitter cannot write.
+        let (mut g, [a, _, q, h, ..]) = graph();
+        let ha = op(&mut g, Binary::Mul, h, a);
+        let qha = op(&mut g, Binary::Mul, q, ha);
+        let haq = op(&mut g, Binary::Mul, ha, q);
+        let zero = op(&mut g, Binary::Sub, qha, haq);
+        let total = g.intern(Op::Reduce(Reduction::Sum, zero));
+        let (f, roots) = factor(&g, &[total]);
+        assert_eq!(f.display(roots[0]).to_string(), "0.0");
     }
 }
