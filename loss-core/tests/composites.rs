@@ -450,6 +450,88 @@ fn logits_of_80_stay_finite_in_f32() {
     assert!(g3.iter().zip(&g4).all(|(a, b)| ulps_f32(*a, *b) <= 4));
 }
 
+#[test]
+fn a_log_softmax_taken_apart_keeps_f32_accuracy_at_logits_of_1e4() {
+    // Logits of ±1e4 on a grid of 1/64, so that `a - b` is exact in f32 and
+    // the f64 formulas see the same numbers. Every subtraction of the row's
+    // maximum must come before the logarithm's: `z[y] - (m + ln S)` would
+    // round `m + ln S` at 1e4 (an error of up to 5e-4).
+    let mut rng = Rng::new(11);
+    let (n, c) = (6, 9);
+    let grid = |x: f64| (x * 64.0).round() / 64.0;
+    let a64: Vec<f64> = rng
+        .vec(n * c, -4.0, 4.0)
+        .iter()
+        .map(|&x| 1e4 + grid(x))
+        .collect();
+    let b64: Vec<f64> = rng
+        .vec(n * c, -4.0, 4.0)
+        .iter()
+        .map(|&x| -1e4 + grid(x))
+        .collect();
+    let y = rng.labels(n, c);
+    let a: Vec<f32> = a64.iter().map(|&x| x as f32).collect();
+    let b: Vec<f32> = b64.iter().map(|&x| x as f32).collect();
+    let (mut ga, mut gb) = (vec![0.0_f32; n * c], vec![0.0_f32; n * c]);
+    let close = |got: f32, want: f64, scale: f64| (f64::from(got) - want).abs() <= 2e-6 * scale;
+
+    // nll_loss(log_softmax(z), y) at z = a.
+    let v = nll_of_log_softmax::value_and_grad(Rows::new(&a, n, c), &y, &mut ga).unwrap();
+    let rows = |i: usize, z: &[f64]| z[i * c..(i + 1) * c].to_vec();
+    let exact = (0..n)
+        .map(|i| -log_softmax(&rows(i, &a64))[y[i]])
+        .sum::<f64>()
+        / n as f64;
+    assert!(close(v, exact, exact.abs()), "{v} vs {exact}");
+    for (i, &label) in y.iter().enumerate() {
+        for (j, pj) in softmax(&rows(i, &a64)).into_iter().enumerate() {
+            let want = (pj - f64::from(u8::from(j == label))) / n as f64;
+            assert!(
+                close(ga[i * c + j], want, 1.0 / n as f64),
+                "({i}, {j}): {} vs {want}",
+                ga[i * c + j]
+            );
+        }
+    }
+
+    // label_smoothed_cross_entropy(a - b, y, 0.1): z = a - b, about 2e4.
+    let z64: Vec<f64> = a64.iter().zip(&b64).map(|(x, y)| x - y).collect();
+    let v = smoothed_ce_of_difference::value_and_grad(
+        Rows::new(&a, n, c),
+        Rows::new(&b, n, c),
+        &y,
+        &mut ga,
+        &mut gb,
+    )
+    .unwrap();
+    let exact = (0..n)
+        .map(|i| {
+            let ls = log_softmax(&rows(i, &z64));
+            -0.9 * ls[y[i]] - 0.1 * ls.iter().sum::<f64>() / c as f64
+        })
+        .sum::<f64>()
+        / n as f64;
+    assert!(close(v, exact, exact.abs()), "{v} vs {exact}");
+    for (i, &label) in y.iter().enumerate() {
+        for (j, pj) in softmax(&rows(i, &z64)).into_iter().enumerate() {
+            let hot = f64::from(u8::from(j == label));
+            let want = (pj - 0.9 * hot - 0.1 / c as f64) / n as f64;
+            let k = i * c + j;
+            assert!(
+                close(ga[k], want, 1.0 / n as f64),
+                "a ({i}, {j}): {} vs {want}",
+                ga[k]
+            );
+            assert!(
+                close(gb[k], -want, 1.0 / n as f64),
+                "b ({i}, {j}): {} vs {}",
+                gb[k],
+                -want
+            );
+        }
+    }
+}
+
 loss_core::loss! {
     /// A term that cancels to 0 for every element once expanded: the
     /// compiler must still emit code that compiles (it once left a sum of a

@@ -7,7 +7,7 @@ use quote::quote;
 
 use crate::emit::{self, Plan, Program, Reduce};
 use crate::errors::Errors;
-use crate::ir::{Graph, InputKind, NodeId};
+use crate::ir::{Graph, InputId, InputKind, NodeId};
 use crate::parse::{self, Declaration};
 use crate::schedule::{schedule, Output};
 use crate::{diff, factor, lower, rewrite};
@@ -122,7 +122,7 @@ pub struct Compiled {
     /// The expanded graph of the fast path.
     pub fast: Graph,
     pub value: NodeId,
-    pub grads: Vec<(crate::ir::InputId, NodeId)>,
+    pub grads: Vec<(InputId, NodeId)>,
     /// The denominator's own expanded graph and root.
     pub denominator: Option<(Graph, NodeId)>,
     /// `(input, simplified gradient)` as text.
@@ -131,15 +131,11 @@ pub struct Compiled {
 
 impl Compiled {
     pub fn new(lowered: &lower::Lowered) -> Self {
-        let (mut stable, roots) = rewrite::simplify(&lowered.graph, &[lowered.value]);
-        let grads = diff::gradients(&mut stable, roots[0]);
-        let mut all = vec![roots[0]];
-        all.extend(grads.iter().map(|&(_, n)| n));
-        let (simple, all) = rewrite::simplify(&stable, &all);
-        let gradient_text = grads
+        let (simple, all, inputs) = simplified(lowered);
+        let gradient_text = inputs
             .iter()
             .zip(&all[1..])
-            .map(|(&(i, _), &n)| {
+            .map(|(&i, &n)| {
                 (
                     simple.inputs[i.0 as usize].name.clone(),
                     simple.display(n).to_string(),
@@ -155,11 +151,7 @@ impl Compiled {
         });
         Compiled {
             value: all[0],
-            grads: grads
-                .iter()
-                .zip(&all[1..])
-                .map(|(&(i, _), &n)| (i, n))
-                .collect(),
+            grads: inputs.into_iter().zip(all[1..].iter().copied()).collect(),
             fast,
             denominator,
             gradient_text,
@@ -180,6 +172,18 @@ impl Compiled {
         }
         outputs
     }
+}
+
+/// The loss differentiated and simplified, before `expand` and `factor`: the
+/// graph, its roots (the value, then one gradient per `#[grad]` input) and
+/// those inputs.
+pub(crate) fn simplified(lowered: &lower::Lowered) -> (Graph, Vec<NodeId>, Vec<InputId>) {
+    let (mut stable, roots) = rewrite::simplify(&lowered.graph, &[lowered.value]);
+    let grads = diff::gradients(&mut stable, roots[0]);
+    let mut all = vec![roots[0]];
+    all.extend(grads.iter().map(|&(_, n)| n));
+    let (simple, all) = rewrite::simplify(&stable, &all);
+    (simple, all, grads.into_iter().map(|(i, _)| i).collect())
 }
 
 /// The body as the user wrote it, spaced like rustfmt would.

@@ -2,9 +2,12 @@
 //! thousands of random well-typed loss expressions, each compiled through
 //! the real pipeline, with the rewritten and expanded program checked
 //! against the unoptimised one (value) and its symbolic gradient against
-//! central differences of the unoptimised one.
+//! central differences of the unoptimised one; and, in `f32` at logits near
+//! ±1e4, the rewritten program's rounding against the unoptimised one's.
 
 use std::collections::HashMap;
+
+use num_traits::Float;
 
 use crate::ir::{Binary, Graph, InputKind, NodeId, Op, Reduction, Shape, Unary};
 
@@ -19,13 +22,13 @@ pub enum Arg {
 
 /// A node's value at one sample.
 #[derive(Clone, Debug)]
-enum Val {
-    S(f64),
-    V(Vec<f64>),
+enum Val<F> {
+    S(F),
+    V(Vec<F>),
 }
 
-impl Val {
-    fn at(&self, j: usize) -> f64 {
+impl<F: Float> Val<F> {
+    fn at(&self, j: usize) -> F {
         match self {
             Val::S(x) => *x,
             Val::V(v) => v[j],
@@ -33,9 +36,11 @@ impl Val {
     }
 }
 
-/// Evaluates `roots` of `g` at `args` (indexed like `g.inputs`), in `f64`.
-pub fn eval(g: &Graph, roots: &[NodeId], args: &[Arg]) -> Vec<Vec<f64>> {
-    let mut vals: HashMap<NodeId, Val> = HashMap::new();
+/// Evaluates `roots` of `g` at `args` (indexed like `g.inputs`), every
+/// operation rounded to `F` (`f64` or `f32`; the inputs and constants are
+/// rounded to `F` first).
+pub fn eval<F: Float>(g: &Graph, roots: &[NodeId], args: &[Arg]) -> Vec<Vec<F>> {
+    let mut vals: HashMap<NodeId, Val<F>> = HashMap::new();
     for n in g.reachable(roots) {
         let v = eval_node(g, n, args, &vals);
         vals.insert(n, v);
@@ -56,7 +61,17 @@ fn label(args: &[Arg], i: crate::ir::InputId) -> usize {
     }
 }
 
-fn eval_node(g: &Graph, n: NodeId, args: &[Arg], vals: &HashMap<NodeId, Val>) -> Val {
+/// `x` rounded to `F`.
+fn real<F: Float>(x: f64) -> F {
+    F::from(x).expect("every float converts")
+}
+
+fn eval_node<F: Float>(
+    g: &Graph,
+    n: NodeId,
+    args: &[Arg],
+    vals: &HashMap<NodeId, Val<F>>,
+) -> Val<F> {
     let width = |d: crate::ir::DimId| {
         g.inputs
             .iter()
@@ -69,86 +84,80 @@ fn eval_node(g: &Graph, n: NodeId, args: &[Arg], vals: &HashMap<NodeId, Val>) ->
             })
             .expect("every dim has a row")
     };
-    let map = |x: &Val, f: &dyn Fn(f64) -> f64| match x {
+    let map = |x: &Val<F>, f: &dyn Fn(F) -> F| match x {
         Val::S(a) => Val::S(f(*a)),
         Val::V(v) => Val::V(v.iter().map(|&a| f(a)).collect()),
     };
-    let zip = |x: &Val, y: &Val, f: &dyn Fn(f64, f64) -> f64, shape: Shape| match shape {
+    let zip = |x: &Val<F>, y: &Val<F>, f: &dyn Fn(F, F) -> F, shape: Shape| match shape {
         Shape::Scalar => Val::S(f(x.at(0), y.at(0))),
         Shape::Vector(d) => Val::V((0..width(d)).map(|j| f(x.at(j), y.at(j))).collect()),
     };
+    let (zero, one) = (F::zero(), F::one());
+    let truth = |b: bool| if b { one } else { zero };
+    // NaN wins, as in the runtime's max and min.
+    let nan_or = |a: F, b: F, m: F| {
+        if a.is_nan() || b.is_nan() {
+            F::nan()
+        } else {
+            m
+        }
+    };
     match g.op(n) {
-        Op::Const(bits) => Val::S(f64::from_bits(bits)),
+        Op::Const(bits) => Val::S(real(f64::from_bits(bits))),
         Op::Input(i) => match &args[i.0 as usize] {
-            Arg::Row(r) => Val::V(r.clone()),
-            Arg::Number(x) => Val::S(*x),
+            Arg::Row(r) => Val::V(r.iter().map(|&x| real(x)).collect()),
+            Arg::Number(x) => Val::S(real(*x)),
             Arg::Label(_) => panic!("a label used as a number"),
         },
-        Op::DimLen(d) => Val::S(width(d) as f64),
+        Op::DimLen(d) => Val::S(real(width(d) as f64)),
         Op::OneHot(y) => {
             let Shape::Vector(d) = g.shape(n) else {
                 unreachable!()
             };
             let y = label(args, y);
-            Val::V(
-                (0..width(d))
-                    .map(|j| if j == y { 1.0 } else { 0.0 })
-                    .collect(),
-            )
+            Val::V((0..width(d)).map(|j| truth(j == y)).collect())
         }
         Op::Unary(u, a) => {
-            let f: &dyn Fn(f64) -> f64 = match u {
+            let f: &dyn Fn(F) -> F = match u {
                 Unary::Neg => &|x| -x,
-                Unary::Exp => &f64::exp,
-                Unary::Ln => &f64::ln,
-                Unary::Log1p => &f64::ln_1p,
-                Unary::Expm1 => &f64::exp_m1,
-                Unary::Sqrt => &f64::sqrt,
-                Unary::Abs => &f64::abs,
+                Unary::Exp => &F::exp,
+                Unary::Ln => &F::ln,
+                Unary::Log1p => &F::ln_1p,
+                Unary::Expm1 => &F::exp_m1,
+                Unary::Sqrt => &F::sqrt,
+                Unary::Abs => &F::abs,
                 Unary::Sign => &|x| {
-                    if x > 0.0 {
-                        1.0
-                    } else if x < 0.0 {
-                        -1.0
+                    if x > zero {
+                        one
+                    } else if x < zero {
+                        -one
                     } else {
                         x
                     }
                 },
-                Unary::Sigmoid => &|x| 1.0 / (1.0 + (-x).exp()),
-                Unary::Softplus => &|x| x.max(0.0) + (-x.abs()).exp().ln_1p(),
-                Unary::Tanh => &f64::tanh,
-                Unary::Recip => &|x| 1.0 / x,
-                Unary::FiniteOrZero => &|x| if x.is_finite() { x + 0.0 } else { 0.0 },
+                Unary::Sigmoid => &|x| one / (one + (-x).exp()),
+                Unary::Softplus => &|x| x.max(zero) + (-x.abs()).exp().ln_1p(),
+                Unary::Tanh => &F::tanh,
+                Unary::Recip => &|x| one / x,
+                Unary::FiniteOrZero => &|x| if x.is_finite() { x + zero } else { zero },
                 Unary::Detach => &|x| x,
             };
             map(&vals[&a], f)
         }
         Op::Binary(b, x, y) => {
-            let f: &dyn Fn(f64, f64) -> f64 = match b {
+            let f: &dyn Fn(F, F) -> F = match b {
                 Binary::Add => &|a, b| a + b,
                 Binary::Sub => &|a, b| a - b,
                 Binary::Mul => &|a, b| a * b,
                 Binary::Div => &|a, b| a / b,
-                Binary::Max => &|a, b| {
-                    if a.is_nan() || b.is_nan() {
-                        f64::NAN
-                    } else {
-                        a.max(b)
-                    }
-                },
-                Binary::Min => &|a, b| {
-                    if a.is_nan() || b.is_nan() {
-                        f64::NAN
-                    } else {
-                        a.min(b)
-                    }
-                },
-                Binary::Pow => &f64::powf,
-                Binary::Xlogy => &|a, b| if a == 0.0 { 0.0 } else { a * b.ln() },
-                Binary::Xdivy => &|a, b| if a == 0.0 { 0.0 } else { a / b },
-                Binary::Gt => &|a, b| f64::from(u8::from(a > b)),
-                Binary::Ge => &|a, b| f64::from(u8::from(a >= b)),
-                Binary::Eq => &|a, b| f64::from(u8::from(a == b)),
+                Binary::Max => &|a, b| nan_or(a, b, a.max(b)),
+                Binary::Min => &|a, b| nan_or(a, b, a.min(b)),
+                Binary::Pow => &F::powf,
+                Binary::Xlogy => &|a, b| if a == zero { zero } else { a * b.ln() },
+                Binary::Xdivy => &|a, b| if a == zero { zero } else { a / b },
+                Binary::Gt => &|a, b| truth(a > b),
+                Binary::Ge => &|a, b| truth(a >= b),
+                Binary::Eq => &|a, b| truth(a == b),
                 Binary::ExpDiff => &|a, b| (a - b).exp(),
             };
             zip(&vals[&x], &vals[&y], f, g.shape(n))
@@ -158,19 +167,16 @@ fn eval_node(g: &Graph, n: NodeId, args: &[Arg], vals: &HashMap<NodeId, Val>) ->
             let Val::V(v) = &vals[&a] else {
                 panic!("a reduction of a scalar")
             };
+            let max = |v: &[F]| v.iter().fold(F::neg_infinity(), |m, &x| m.max(x));
             Val::S(match r {
-                Reduction::Sum => v.iter().sum(),
-                Reduction::Max => v.iter().copied().fold(f64::NEG_INFINITY, |m, x| {
-                    if x.is_nan() || m.is_nan() {
-                        f64::NAN
-                    } else {
-                        m.max(x)
-                    }
-                }),
-                Reduction::ShiftMax => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                Reduction::Sum => v.iter().fold(zero, |s, &x| s + x),
+                Reduction::Max => v
+                    .iter()
+                    .fold(F::neg_infinity(), |m, &x| nan_or(m, x, m.max(x))),
+                Reduction::ShiftMax => max(v),
                 Reduction::LogSumExp => {
-                    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+                    let m = max(v);
+                    m + v.iter().fold(zero, |s, &x| s + (x - m).exp()).ln()
                 }
             })
         }
@@ -178,13 +184,10 @@ fn eval_node(g: &Graph, n: NodeId, args: &[Arg], vals: &HashMap<NodeId, Val>) ->
         Op::Select(c, a, b) => {
             let shape = g.shape(n);
             let (c, a, b) = (&vals[&c], &vals[&a], &vals[&b]);
+            let pick = |j: usize| if c.at(j) != zero { a.at(j) } else { b.at(j) };
             match shape {
-                Shape::Scalar => Val::S(if c.at(0) != 0.0 { a.at(0) } else { b.at(0) }),
-                Shape::Vector(d) => Val::V(
-                    (0..width(d))
-                        .map(|j| if c.at(j) != 0.0 { a.at(j) } else { b.at(j) })
-                        .collect(),
-                ),
+                Shape::Scalar => Val::S(pick(0)),
+                Shape::Vector(d) => Val::V((0..width(d)).map(pick).collect()),
             }
         }
     }
@@ -193,7 +196,7 @@ fn eval_node(g: &Graph, n: NodeId, args: &[Arg], vals: &HashMap<NodeId, Val>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::Compiled;
+    use crate::compile::{self, Compiled};
     use crate::errors::Errors;
     use crate::{lower, parse};
 
@@ -359,14 +362,14 @@ mod tests {
             for _ in 0..3 {
                 let (c, d) = (1 + rng.below(6) as usize, 1 + rng.below(3) as usize);
                 let args = args(&mut rng, c, d);
-                let plain = eval(&lowered.graph, &[lowered.value], &args)[0][0];
+                let plain: f64 = eval(&lowered.graph, &[lowered.value], &args)[0][0];
                 if !plain.is_finite() || plain.abs() > 1e6 {
                     skipped += 1;
                     continue;
                 }
                 let mut roots = vec![compiled.value];
                 roots.extend(compiled.grads.iter().map(|&(_, n)| n));
-                let fast = eval(&compiled.fast, &roots, &args);
+                let fast = eval::<f64>(&compiled.fast, &roots, &args);
                 assert!(
                     (fast[0][0] - plain).abs() <= 1e-9 * plain.abs().max(1.0),
                     "{source}\nvalue {} vs unoptimised {plain} at {args:?}",
@@ -390,8 +393,9 @@ mod tests {
                     })
                     .collect();
                 let x = flatten(&args);
-                let f =
-                    |x: &[f64]| eval(&lowered.graph, &[lowered.value], &unflatten(&args, x))[0][0];
+                let f = |x: &[f64]| {
+                    eval::<f64>(&lowered.graph, &[lowered.value], &unflatten(&args, x))[0][0]
+                };
                 let scale = grad.iter().fold(1.0_f64, |m, g| m.max(g.abs()));
                 for k in 0..x.len() {
                     let diff = |h: f64| {
@@ -419,5 +423,169 @@ mod tests {
             "{programs} random programs, {points} inputs checked, {skipped} skipped (non-finite)"
         );
         assert!(points > 3000, "too few inputs were checked: {points}");
+    }
+
+    /// Logits built from `a` and `b` by operations that are exact on the
+    /// grid of `on_grid`, shifted or not: sums, differences, doubling,
+    /// halving.
+    fn logits(rng: &mut Rng, depth: u32) -> String {
+        if depth == 0 || rng.below(3) == 0 {
+            return if rng.below(2) == 0 { "a" } else { "b" }.into();
+        }
+        let d = depth - 1;
+        match rng.below(4) {
+            0 => format!("({} + {})", logits(rng, d), logits(rng, d)),
+            1 => format!("({} - {})", logits(rng, d), logits(rng, d)),
+            2 => format!("(2.0 * {})", logits(rng, d)),
+            _ => format!("({} / 2.0)", logits(rng, d)),
+        }
+    }
+
+    /// A scalar whose every use of the logits is invariant under their
+    /// shift: the softmax family, the divergences, the cross-entropies,
+    /// combined with the per-sample and scalar inputs. Shifted logits go
+    /// only where the usual algorithm cancels the shift exactly: the
+    /// gradient of `sum(softmax(z) * (z - w))`, say, is invariant too, but
+    /// it subtracts a mean of shifted numbers, which rounds at their
+    /// magnitude in any implementation.
+    fn shift_invariant(rng: &mut Rng, depth: u32) -> String {
+        let mut l = || logits(rng, 2);
+        if depth == 0 {
+            let (z, w) = (l(), l());
+            return match rng.below(16) {
+                0 => format!("cross_entropy({z}, y)"),
+                1 => format!("log_softmax({z})[y]"),
+                2 => format!("softmax({z})[y]"),
+                3 => format!("(logsumexp({z}) - {z}[y])"),
+                4 => format!("nll_loss(log_softmax({z}), y)"),
+                5 => format!("kl_div(softmax({z}), softmax({w}))"),
+                6 => format!("label_smoothed_cross_entropy({z}, y, 0.1)"),
+                7 => format!("poly1_cross_entropy({z}, y, 0.5)"),
+                8 => format!("entropy(softmax({z}))"),
+                9 => format!("cross_entropy(log_softmax({z}) * softmax({w}), y)"),
+                10 => format!("cross_entropy({z}, softmax({w}))"),
+                11 => format!("js_divergence(softmax({z}), softmax({w}))"),
+                12 => format!("multi_margin({z}, y, 1.0)"),
+                13 => format!("mean(log_softmax({z}))"),
+                14 => format!("sum(kl_div_log_input(log_softmax({z}), softmax({w})))"),
+                _ => format!("(max({z}) - {z}[y])"),
+            };
+        }
+        let d = depth - 1;
+        match rng.below(6) {
+            0 => format!(
+                "({} + {})",
+                shift_invariant(rng, d),
+                shift_invariant(rng, d)
+            ),
+            1 => format!(
+                "({} * {})",
+                shift_invariant(rng, d),
+                shift_invariant(rng, d)
+            ),
+            2 => format!("(s * {})", shift_invariant(rng, d)),
+            3 => format!("tanh({} - t)", shift_invariant(rng, d)),
+            4 => format!("softplus({})", shift_invariant(rng, d)),
+            _ => shift_invariant(rng, d),
+        }
+    }
+
+    /// `args` with `a` and `b` on a grid of 2^-6 (so that they stay exact,
+    /// in `f32` too, when shifted by ±1e4 and put through `logits`), `a`
+    /// shifted by `shift_a` and `b` by `shift_b`.
+    fn on_grid(args: &[Arg], shift_a: f64, shift_b: f64) -> Vec<Arg> {
+        let grid = |x: f64| (x * 64.0).round() / 64.0;
+        args.iter()
+            .enumerate()
+            .map(|(k, a)| match (k, a) {
+                (0 | 1, Arg::Row(r)) => {
+                    let shift = if k == 0 { shift_a } else { shift_b };
+                    Arg::Row(r.iter().map(|&x| grid(x) + shift).collect())
+                }
+                (_, Arg::Row(r)) => Arg::Row(r.iter().map(|&x| f64::from(x as f32)).collect()),
+                (_, Arg::Number(x)) => Arg::Number(f64::from(*x as f32)),
+                (_, Arg::Label(y)) => Arg::Label(*y),
+            })
+            .collect()
+    }
+
+    /// The largest difference between `v` and `exact`, element by element (a
+    /// scalar-shaped `v` standing for every element).
+    fn largest_error(v: &[f32], exact: &[f64]) -> f64 {
+        exact.iter().enumerate().fold(0.0, |m, (j, &x)| {
+            m.max((f64::from(v[j.min(v.len() - 1)]) - x).abs())
+        })
+    }
+
+    /// In `f32`, an output that does not change when the logits are shifted
+    /// by ±1e4 (a cross-entropy, a log-softmax element, a softmax, their
+    /// gradients) must come out as accurate as without the shift: its error
+    /// against the `f64` evaluation of the program `expand` and `factor` were
+    /// given at most 4 times the unshifted one plus 16 ULP of its scale.
+    /// The shifts and sums are exact (`on_grid`), so any loss comes from how
+    /// the compiled program groups them: `(z - m) - l` subtracts the
+    /// maximum exactly where `z - (m + l)` rounds `m + l` at 1e4. The first
+    /// `factor` did the latter, and the test above, in `f64` within ±3,
+    /// could not see it.
+    #[test]
+    fn shift_invariant_outputs_stay_accurate_in_f32_at_large_logits() {
+        let mut rng = Rng(0xf32);
+        let (mut checked, mut skipped) = (0, 0);
+        for _ in 0..1500 {
+            let depth = rng.below(3) as u32;
+            let body = format!(
+                "{} + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+                shift_invariant(&mut rng, depth)
+            );
+            let source = format!("fn f({SIGNATURE}) {{ {body} }}");
+            let Some((lowered, compiled)) = compile(&source) else {
+                panic!("does not compile: {source}")
+            };
+            let (given, given_roots, _) = compile::simplified(&lowered);
+            let mut fast_roots = vec![compiled.value];
+            fast_roots.extend(compiled.grads.iter().map(|&(_, n)| n));
+            for _ in 0..3 {
+                let (c, d) = (1 + rng.below(6) as usize, 1 + rng.below(3) as usize);
+                let args = args(&mut rng, c, d);
+                let large = if rng.below(2) == 0 { 1e4 } else { -1e4 };
+                let (shift_a, shift_b) =
+                    [(large, large), (large, 0.0), (0.0, large)][rng.below(3) as usize];
+                let (near, far) = (on_grid(&args, 0.0, 0.0), on_grid(&args, shift_a, shift_b));
+                let (exact_near, exact_far) = (
+                    eval::<f64>(&given, &given_roots, &near),
+                    eval::<f64>(&given, &given_roots, &far),
+                );
+                let usable =
+                    |v: &Vec<Vec<f64>>| v.iter().flatten().all(|x| x.is_finite() && x.abs() < 1e6);
+                if !usable(&exact_near) || !usable(&exact_far) {
+                    skipped += 1;
+                    continue;
+                }
+                let fast_near = eval::<f32>(&compiled.fast, &fast_roots, &near);
+                let fast_far = eval::<f32>(&compiled.fast, &fast_roots, &far);
+                for k in 0..exact_near.len() {
+                    let scale = exact_near[k].iter().fold(1.0_f64, |m, x| m.max(x.abs()));
+                    let shift_invariant = exact_near[k]
+                        .iter()
+                        .zip(&exact_far[k])
+                        .all(|(x, y)| (x - y).abs() <= 1e-9 * scale);
+                    if !shift_invariant {
+                        continue;
+                    }
+                    let error_near = largest_error(&fast_near[k], &exact_near[k]);
+                    let error_far = largest_error(&fast_far[k], &exact_far[k]);
+                    let allowed = 4.0 * error_near + 16.0 * f64::from(f32::EPSILON) * scale;
+                    assert!(
+                        error_far <= allowed,
+                        "{source}\noutput {k}: f32 error {error_far:e} with a shift of \
+                         {shift_a}, {shift_b}, {error_near:e} without, exact {:?} at {far:?}",
+                        exact_far[k]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        println!("{checked} shift-invariant outputs checked in f32, {skipped} inputs skipped");
+        assert!(checked > 3000, "too few outputs were checked: {checked}");
     }
 }

@@ -10,7 +10,9 @@
 //!   `-softplus(-x)`, `ln(1 + x)` → `log1p(x)`, `exp(x) - 1` → `expm1(x)`,
 //!   `xlogy(p, exp(a))` → `p * a`, ...
 //! - [`expand`] (fast path only, just before scheduling): a log-sum-exp
-//!   becomes a max-shifted sum of exponentials, and the cross-entropy of a
+//!   becomes a max-shifted sum of exponentials, whose shift meets its own
+//!   vector or a scalar before `ln(total)` does (`(x - m) - ln S`, `(u - m)
+//!   - ln S`), and the cross-entropy of a
 //!   class label gets the forms that never cancel: its value
 //!   `log1p(sum_{j≠y} e^{z_j - z_y})` when the label logit is near the
 //!   maximum, and its gradient at the label `-sum_{j≠y} p_j` instead of
@@ -746,6 +748,34 @@ fn expand_node(
             return bin(dst, Binary::Sub, centred, p.log_total);
         }
     }
+    // The same for a scalar added to or subtracted from a log-sum-exp:
+    // `u ± shift` first, then `ln(total)`. An element of a log-softmax
+    // (`x[y] - logsumexp(x)`, `a[y] + b[y] - logsumexp(a + b)`) then rounds
+    // as the vector's element does, and a cross-entropy whose label logit
+    // is not an element of the same node (`logsumexp(-b) + b[y]`) cancels
+    // its shift exactly; a scalar far from the shift rounds once at its
+    // magnitude either way.
+    if let Some((u, x, u_sign, lse_sign)) = scalar_and_log_sum_exp(src, old) {
+        let p = parts(dst, x);
+        let shift = shift_of(dst, translated[&x]);
+        let shift = if lse_sign {
+            shift
+        } else {
+            un(dst, Unary::Neg, shift)
+        };
+        let log_total = if lse_sign {
+            p.log_total
+        } else {
+            un(dst, Unary::Neg, p.log_total)
+        };
+        let u = translated[&u];
+        let centred = if u_sign {
+            bin(dst, Binary::Add, u, shift)
+        } else {
+            bin(dst, Binary::Sub, shift, u)
+        };
+        return bin(dst, Binary::Add, centred, log_total);
+    }
     // c - s softmax(x) with s = sum(c), at a single maximum j: with
     // q_j = 1 - R/S it is s R/S - (sum_{k≠j} c_k), which has no cancellation
     // when c is concentrated at j (a one-hot or confident target); elsewhere
@@ -844,6 +874,26 @@ fn expand_node(
     }
 }
 
+/// `old` as `±u ± logsumexp(x)` with a scalar `u`: `(u, x, u is added,
+/// the log-sum-exp is added)`.
+fn scalar_and_log_sum_exp(src: &Graph, old: NodeId) -> Option<(NodeId, NodeId, bool, bool)> {
+    let (b, l, r) = match src.op(old) {
+        Op::Binary(b @ (Binary::Add | Binary::Sub), l, r) => (b, l, r),
+        _ => return None,
+    };
+    let lse_of = |n: NodeId| match src.op(n) {
+        Op::Reduce(Reduction::LogSumExp, x) => Some(x),
+        _ => None,
+    };
+    let scalar = |n: NodeId| src.shape(n) == Shape::Scalar;
+    let added = b == Binary::Add;
+    match (lse_of(l), lse_of(r)) {
+        (Some(x), _) if scalar(r) => Some((r, x, added, true)),
+        (None, Some(x)) if scalar(l) => Some((l, x, true, added)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -913,5 +963,36 @@ mod tests {
                 .any(|&n| matches!(g2.op(n), Op::Reduce(Reduction::LogSumExp, _))),
             "no log-sum-exp survives expansion"
         );
+    }
+
+    #[test]
+    fn a_scalar_and_a_log_sum_exp_meet_the_shift_first() {
+        let mut g = sample_graph();
+        let z = input(&mut g, 0);
+        let t = input(&mut g, 2);
+        let minus_z = g.intern(Op::Unary(Unary::Neg, z));
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, minus_z));
+        let forms = [
+            g.intern(Op::Binary(Binary::Sub, t, lse)),
+            g.intern(Op::Binary(Binary::Sub, lse, t)),
+            g.intern(Op::Binary(Binary::Add, lse, t)),
+        ];
+        let (mut g2, roots) = expand(&g, &forms);
+        // Each is `(t ± shift) ± ln(total)`: the scalar meets the shift
+        // before the logarithm, never `shift + ln(total)` rounded first.
+        let t = g2.intern(Op::Input(InputId(2)));
+        let is_shift = |n: NodeId| g2.display(n).to_string() == "finite_or_zero(shift_max(-z))";
+        let meets_shift = |n: NodeId| match g2.op(n) {
+            Op::Binary(Binary::Add | Binary::Sub, a, b) => {
+                (a == t && is_shift(b)) || (is_shift(a) && b == t)
+            }
+            _ => false,
+        };
+        for root in roots {
+            let Op::Binary(Binary::Add | Binary::Sub, a, b) = g2.op(root) else {
+                panic!("not a sum: {}", g2.display(root))
+            };
+            assert!(meets_shift(a) || meets_shift(b), "{}", g2.display(root));
+        }
     }
 }
