@@ -82,13 +82,35 @@ fn internal<T>(what: impl Into<String>) -> Result<T> {
     Err(Internal(what.into()))
 }
 
+/// Checks that no reduction of `program` goes over a number: the schedule
+/// puts a reduction in the pass over its operand's row, and a scalar has
+/// none, so its result would be a name the emitted code never defines.
+fn every_reduction_has_a_row(program: &Program<'_>) -> Result<()> {
+    let g = program.graph;
+    let mut roots = vec![program.value];
+    roots.extend(program.grads.iter().map(|&(_, n)| n));
+    match g
+        .reachable(&roots)
+        .into_iter()
+        .find(|&n| matches!(g.op(n), Op::Reduce(_, x) if g.shape(x) == Shape::Scalar))
+    {
+        Some(n) => internal(format!("a reduction of a number: {}", g.display(n))),
+        None => Ok(()),
+    }
+}
+
 pub fn emit(
     plan: &Plan<'_>,
     vis: &syn::Visibility,
     docs: &[syn::Attribute],
 ) -> Result<TokenStream> {
     let name = plan.name;
-    let g = plan.reference.0;
+    for program in [&plan.value, &plan.grad]
+        .into_iter()
+        .chain(&plan.denominator)
+    {
+        every_reduction_has_a_row(program)?;
+    }
     let formula = &plan.formula;
     let grad_pairs = plan.gradient_text.iter().map(|(i, t)| quote!((#i, #t)));
     let grad_doc = if plan.gradient_text.is_empty() {
@@ -111,7 +133,6 @@ pub fn emit(
     let value_fn = fast_fn(plan, false)?;
     let grad_fn = fast_fn(plan, true)?;
     let reference_fn = reference_fn(plan)?;
-    let _ = g;
     Ok(quote! {
         #(#docs)*
         #[doc = #module_doc]
@@ -2259,6 +2280,29 @@ mod tests {
         let total = g.intern(Op::Reduce(Reduction::Sum, z));
         let (g, roots) = crate::rewrite::expand(&g, &[lse, total]);
         (idents, g, roots)
+    }
+
+    /// A reduction of a number is the compiler's bug, reported as one, not
+    /// code that names a sum it never computed.
+    #[test]
+    fn a_reduction_of_a_number_is_an_internal_error() {
+        let mut g = crate::ir::tests::sample_graph();
+        let t = g.intern(Op::Input(InputId(2)));
+        let z = g.intern(Op::Input(InputId(0)));
+        let sum_t = g.intern(Op::Reduce(Reduction::Sum, t));
+        let sum_z = g.intern(Op::Reduce(Reduction::Sum, z));
+        let program = |value| Program {
+            schedule: schedule(&g, &[Output::Scalar(value)], 0),
+            graph: &g,
+            spared: None,
+            value,
+            grads: vec![],
+        };
+        let Err(Internal(what)) = every_reduction_has_a_row(&program(sum_t)) else {
+            panic!("a sum of a scalar passed")
+        };
+        assert_eq!(what, "a reduction of a number: sum(t)");
+        assert!(every_reduction_has_a_row(&program(sum_z)).is_ok());
     }
 
     /// The second pass of a log-sum-exp (its exponentials) asks for the next
