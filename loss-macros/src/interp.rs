@@ -267,8 +267,14 @@ mod tests {
             };
         }
         let d = depth - 1;
-        match rng.below(12) {
+        match rng.below(14) {
             0 => format!("({} + {})", vector(rng, d), vector(rng, d)),
+            12 => format!("({} - {})", vector(rng, d), vector(rng, d)),
+            // Terms that cancel once expanded.
+            13 => {
+                let v = vector(rng, d);
+                format!("(2.0 * {v} - {v} - {v})")
+            }
             1 => format!("({} - {})", vector(rng, d), scalar(rng, d)),
             2 => format!("({} * {})", vector(rng, d), vector(rng, d)),
             3 => format!("({} * {})", scalar(rng, d), vector(rng, d)),
