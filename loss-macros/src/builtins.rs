@@ -137,9 +137,8 @@ pub const TEMPLATES: &[Template] = &[
         params: &["z", "y", "eps"],
         help: "logits, class label and epsilon",
         // CE + eps (1 - p_y), with 1 - p_y = sum_{j != y} p_j: no cancellation
-        // when p_y is near 1. (-expm1(-CE) is simplified to exp(z[y] -
-        // logsumexp(z)), which loses ulp(max z) in the exponent: 2e-5 in f32
-        // at logits 1e4.)
+        // when p_y is near 1, where 1 - exp(z[y] - logsumexp(z)) would lose
+        // every digit.
         body: "cross_entropy(z, y) + eps * sum(softmax(z) * (1.0 - onehot(y)))",
     },
     Template {
