@@ -139,12 +139,12 @@ fn terms(g: &Graph, v: NodeId) -> Option<Vec<Term>> {
         Op::Binary(Binary::Add, x, y) => {
             let mut t = terms(g, x)?;
             t.extend(terms(g, y)?);
-            t
+            whole_if_bare(t, v)
         }
         Op::Binary(Binary::Sub, x, y) => {
             let mut t = terms(g, x)?;
             t.extend(negated(terms(g, y)?));
-            t
+            whole_if_bare(t, v)
         }
         Op::Unary(Unary::Neg, x) => negated(terms(g, x)?),
         Op::Binary(Binary::Mul, x, y) => {
@@ -166,6 +166,26 @@ fn terms(g: &Graph, v: NodeId) -> Option<Vec<Term>> {
         _ => vec![atom(v)],
     };
     (out.len() <= MAX_TERMS).then_some(out)
+}
+
+/// `terms`, or `v` whole where every term is a bare vector (`a - b`, `a +
+/// b - c`): their sum is exact where they nearly cancel, and a coefficient
+/// multiplied into each (`c a - c b`) would round the large products
+/// before they cancel (the gradient of `huber(a, b, 1)` at `a`, `b` near
+/// 1e4 lost 6e-4).
+fn whole_if_bare(terms: Vec<Term>, v: NodeId) -> Vec<Term> {
+    if terms
+        .iter()
+        .all(|t| t.scalars.is_empty() && t.vectors.len() == 1)
+    {
+        vec![Term {
+            negative: false,
+            scalars: vec![],
+            vectors: vec![v],
+        }]
+    } else {
+        terms
+    }
 }
 
 fn negated(mut terms: Vec<Term>) -> Vec<Term> {
@@ -472,5 +492,27 @@ mod tests {
         let total = g.intern(Op::Reduce(Reduction::Sum, zero));
         let (f, roots) = factor(&g, &[total]);
         assert_eq!(f.display(roots[0]).to_string(), "0.0");
+    }
+
+    #[test]
+    fn a_difference_of_vectors_stays_whole() {
+        // -(0.5 (q (2 (a - b))) + exp(a - b)), the shape of a Huber
+        // gradient. `q b - q a - exp(a - b)` has fewer operations, but it
+        // rounds both large products before they cancel, where `a - b` is
+        // exact.
+        let (mut g, [a, b, q, ..]) = graph();
+        let d = op(&mut g, Binary::Sub, a, b);
+        let two = g.constant_node(2.0);
+        let half = g.constant_node(0.5);
+        let d2 = op(&mut g, Binary::Mul, two, d);
+        let qd = op(&mut g, Binary::Mul, q, d2);
+        let hqd = op(&mut g, Binary::Mul, half, qd);
+        let e = g.intern(Op::Unary(Unary::Exp, d));
+        let sum = op(&mut g, Binary::Add, hqd, e);
+        let grad = g.intern(Op::Unary(Unary::Neg, sum));
+        let value = g.constant_node(0.0);
+        let (f, roots) = factor(&g, &[value, grad]);
+        let text = f.display(roots[1]).to_string();
+        assert!(text.contains("q * (a - b)"), "{text}");
     }
 }

@@ -468,7 +468,7 @@ mod tests {
         let mut l = || logits(rng, 2);
         if depth == 0 {
             let (z, w) = (l(), l());
-            return match rng.below(16) {
+            return match rng.below(21) {
                 0 => format!("cross_entropy({z}, y)"),
                 1 => format!("log_softmax({z})[y]"),
                 2 => format!("softmax({z})[y]"),
@@ -484,7 +484,14 @@ mod tests {
                 12 => format!("multi_margin({z}, y, 1.0)"),
                 13 => format!("mean(log_softmax({z}))"),
                 14 => format!("sum(kl_div_log_input(log_softmax({z}), softmax({w})))"),
-                _ => format!("(max({z}) - {z}[y])"),
+                15 => format!("(max({z}) - {z}[y])"),
+                // Regression losses of a difference, invariant where both
+                // sides are shifted alike.
+                16 => format!("mse({z}, {w})"),
+                17 => format!("sum(huber({z}, {w}, 1.0))"),
+                18 => format!("sum(smooth_l1({z}, {w}, 0.5))"),
+                19 => format!("sum(log_cosh({z}, {w}))"),
+                _ => format!("sum(l1({z}, {w}))"),
             };
         }
         let d = depth - 1;

@@ -50,14 +50,4 @@ loss! {
         cross_entropy(z, y)
     }
 
-    /// One element of a log-softmax, taken from the vector.
-    pub fn nll_of_log_softmax(#[grad] z: Vector<C>, y: Class<C>) {
-        nll_loss(log_softmax(z), y)
-    }
-
-    /// A label-smoothed cross-entropy of a difference of logits: its label
-    /// logit becomes `a[y] - b[y]`, not an element of the vector `a - b`.
-    pub fn smoothed_ce_of_difference(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>) {
-        label_smoothed_cross_entropy(a - b, y, 0.1)
-    }
 }
