@@ -410,6 +410,52 @@ fn huge_logits_stay_finite_and_exact_in_f64() {
 }
 
 #[test]
+fn logits_near_1e4_keep_f32_accuracy() {
+    // Logits 1e4 + k/64 with |k/64| < 4, and a temperature of 4: every
+    // input, and `t / T`, is exact in f32, so the f64 formula sees the same
+    // numbers, and what is lost is lost in the kernels (the short exp of
+    // `x - max`, the shift before the logarithm). In the narrow kernel (C =
+    // 10) and the row kernel (C = 1000).
+    for (n, c) in [(5, 10), (3, 1000)] {
+        let mut rng = Rng::new(14);
+        let grid = |x: f64| 1e4 + (x * 64.0).round() / 64.0;
+        let s64: Vec<f64> = rng.vec(n * c, -4.0, 4.0).into_iter().map(grid).collect();
+        let t64: Vec<f64> = rng.vec(n * c, -4.0, 4.0).into_iter().map(grid).collect();
+        let y = rng.labels(n, c);
+        let s: Vec<f32> = s64.iter().map(|&x| x as f32).collect();
+        let t: Vec<f32> = t64.iter().map(|&x| x as f32).collect();
+        let mut g = vec![0.0_f32; n * c];
+        let v = distill::value_and_grad(
+            Rows::new(&s, n, c),
+            Rows::new(&t, n, c),
+            &y,
+            0.5,
+            0.5,
+            4.0,
+            &mut g,
+        )
+        .unwrap();
+        let (rv, rg, _) = ref_distill(&s64, &t64, &y, 0.5, 0.5, 4.0, c);
+        let rv = rv / n as f64;
+        // 16 ε of the value and of the largest gradient component (the
+        // errors are 0.6–3 ε); `m + ln S` rounded at 1e4 would be 4000 ε.
+        let bound = 16.0 * f64::from(f32::EPSILON);
+        assert!(
+            (f64::from(v) - rv).abs() <= bound * rv.abs(),
+            "C = {c}: {v} vs {rv}"
+        );
+        let scale = rg.iter().fold(0.0_f64, |m, x| m.max(x.abs())) / n as f64;
+        for (k, (&got, want)) in g.iter().zip(&rg).enumerate() {
+            let want = want / n as f64;
+            assert!(
+                (f64::from(got) - want).abs() <= bound * scale,
+                "C = {c}, element {k}: {got} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
 fn logits_of_80_stay_finite_in_f32() {
     let mut rng = Rng::new(6);
     let (n, c) = (5, 12);
