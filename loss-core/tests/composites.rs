@@ -418,9 +418,8 @@ fn logits_near_1e4_keep_f32_accuracy() {
     // 10) and the row kernel (C = 1000).
     for (n, c) in [(5, 10), (3, 1000)] {
         let mut rng = Rng::new(14);
-        let grid = |x: f64| 1e4 + (x * 64.0).round() / 64.0;
-        let s64: Vec<f64> = rng.vec(n * c, -4.0, 4.0).into_iter().map(grid).collect();
-        let t64: Vec<f64> = rng.vec(n * c, -4.0, 4.0).into_iter().map(grid).collect();
+        let s64 = on_grid(&mut rng, n * c, 1e4, 4.0);
+        let t64 = on_grid(&mut rng, n * c, 1e4, 4.0);
         let y = rng.labels(n, c);
         let s: Vec<f32> = s64.iter().map(|&x| x as f32).collect();
         let t: Vec<f32> = t64.iter().map(|&x| x as f32).collect();

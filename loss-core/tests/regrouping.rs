@@ -29,23 +29,14 @@ loss! {
 
 #[test]
 fn a_log_softmax_taken_apart_keeps_f32_accuracy_at_logits_of_1e4() {
-    // Logits of ±1e4 on a grid of 1/64, so that `a - b` is exact in f32 and
-    // the f64 formulas see the same numbers. Every subtraction of the row's
+    // Logits of ±1e4 on a grid (`on_grid`), so that `a - b` is exact in f32
+    // and the f64 formulas see the same numbers. Every subtraction of the row's
     // maximum must come before the logarithm's: `z[y] - (m + ln S)` would
     // round `m + ln S` at 1e4 (an error of up to 5e-4).
     let mut rng = Rng::new(11);
     let (n, c) = (6, 9);
-    let grid = |x: f64| (x * 64.0).round() / 64.0;
-    let a64: Vec<f64> = rng
-        .vec(n * c, -4.0, 4.0)
-        .iter()
-        .map(|&x| 1e4 + grid(x))
-        .collect();
-    let b64: Vec<f64> = rng
-        .vec(n * c, -4.0, 4.0)
-        .iter()
-        .map(|&x| -1e4 + grid(x))
-        .collect();
+    let a64 = on_grid(&mut rng, n * c, 1e4, 4.0);
+    let b64 = on_grid(&mut rng, n * c, -1e4, 4.0);
     let y = rng.labels(n, c);
     let a: Vec<f32> = a64.iter().map(|&x| x as f32).collect();
     let b: Vec<f32> = b64.iter().map(|&x| x as f32).collect();
@@ -134,7 +125,7 @@ fn terms_that_cancel_compile_and_vanish() {
 
 #[test]
 fn a_weighted_huber_gradient_keeps_f32_accuracy_at_values_of_1e4() {
-    // Two predictions near 1e4 on a grid of 1/64, within ±2 of each other:
+    // Two predictions near 1e4 on a grid (`on_grid`), within ±2 of each other:
     // every difference is exact in f32, and each gradient is that
     // difference (clamped) times the sample's weight over the batch size.
     // Multiplied into each side before they cancel (`w x - w y`), the
@@ -142,16 +133,11 @@ fn a_weighted_huber_gradient_keeps_f32_accuracy_at_values_of_1e4() {
     // `factor`).
     let mut rng = Rng::new(13);
     let (n, d) = (4, 19);
-    let grid = |x: f64| (x * 64.0).round() / 64.0;
-    let x64: Vec<f64> = rng
-        .vec(n * d, -8.0, 8.0)
-        .iter()
-        .map(|&x| 1e4 + grid(x))
-        .collect();
+    let x64 = on_grid(&mut rng, n * d, 1e4, 8.0);
     let y64: Vec<f64> = x64
         .iter()
-        .zip(rng.vec(n * d, -2.0, 2.0))
-        .map(|(&x, e)| x + grid(e))
+        .zip(on_grid(&mut rng, n * d, 0.0, 2.0))
+        .map(|(&x, e)| x + e)
         .collect();
     let w64 = rng.vec(n, 0.1, 1.0);
     let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
