@@ -28,14 +28,20 @@ enum Case {
     Confident,
     /// One-hot probability targets, a single class.
     OneHot,
+    /// Ordinary logits, both rows shifted by 1e4, on a grid of 1/64 (exact
+    /// in f32 too, shifts and differences included): a kernel that rounds
+    /// `max + ln(sum)` at the logits' magnitude, or a coefficient times each
+    /// of two large numbers before they cancel, fails here in f32.
+    Shifted,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 6] = [
     Case::Ordinary,
     Case::Huge,
     Case::NearTies,
     Case::Confident,
     Case::OneHot,
+    Case::Shifted,
 ];
 
 /// Numbers exactly representable in `F` (so that f32 and the exact
@@ -62,6 +68,13 @@ fn data<F: Float>(case: Case, c: usize, rng: &mut Rng, huge: f64) -> Data<F> {
             (0..c).map(|_| rng.uniform(-huge, huge)).collect(),
             (0..c).map(|_| rng.uniform(-huge, huge)).collect(),
         ),
+        Case::Shifted => {
+            let mut near_1e4 = || 1e4 + (rng.uniform(-6.0, 6.0) * 64.0).round() / 64.0;
+            (
+                (0..c).map(|_| near_1e4()).collect(),
+                (0..c).map(|_| near_1e4()).collect(),
+            )
+        }
         Case::NearTies => {
             let base = rng.uniform(-3.0, 3.0);
             (
@@ -104,6 +117,9 @@ fn data<F: Float>(case: Case, c: usize, rng: &mut Rng, huge: f64) -> Data<F> {
 fn check_all<F: FastFloat + Float>(huge: f64) -> Vec<(&'static str, Worst)> {
     let tolerance = Tolerance::default_for::<F>();
     let mut rng = Rng::new(0x5eed);
+    // The shifted rows draw from their own generator, so that adding them
+    // left every other case's inputs as they were.
+    let mut shifted_rng = Rng::new(0x5_41f7);
     let mut table = Vec::new();
     let mut run =
         |name: &'static str,
@@ -111,9 +127,13 @@ fn check_all<F: FastFloat + Float>(huge: f64) -> Vec<(&'static str, Worst)> {
             let tolerance = tolerance_of(name, tolerance);
             let mut worst = Worst::default();
             for case in CASES {
+                let rng = match case {
+                    Case::Shifted => &mut shifted_rng,
+                    _ => &mut rng,
+                };
                 for c in [1, 2, 7, 32] {
                     for _ in 0..3 {
-                        if let Some(report) = f(case, c, &mut rng, tolerance) {
+                        if let Some(report) = f(case, c, rng, tolerance) {
                             worst.record::<F>(name, case, report);
                         }
                     }
@@ -218,6 +238,14 @@ fn check_all<F: FastFloat + Float>(huge: f64) -> Vec<(&'static str, Worst)> {
         Some(check_loss(&s, tolerance))
     });
     run("distill_temp (d/dT)", &mut |case, c, rng, tolerance| {
+        // Not at logits near 1e4: d/dT, as the chain rule through `t / T`
+        // gives it (PyTorch's autograd too), sums `t_j` times weights that
+        // add up to 0, and that sum cancels at the logits' magnitude (1e-4
+        // of the gradient in f32, 1000 ε in f64). docs/verify.md, "Known
+        // limits".
+        if matches!(case, Case::Shifted) {
+            return None;
+        }
         let d = data::<F>(case, c, rng, huge);
         let s = distill_temp::Sample {
             s: &d.logits,
@@ -230,6 +258,13 @@ fn check_all<F: FastFloat + Float>(huge: f64) -> Vec<(&'static str, Worst)> {
         Some(check_loss(&s, tolerance))
     });
     run("vae", &mut |case, c, rng, tolerance| {
+        // Its shifted input, the logits of the reconstruction, is checked
+        // by `binary_cross_entropy_with_logits`; the draws of `mu` and
+        // `lv` of this case hit a known limit of the Gaussian KL as
+        // declared (docs/verify.md, "Known limits").
+        if matches!(case, Case::Shifted) {
+            return None;
+        }
         let d = data::<F>(case, c, rng, huge);
         let k = c.div_ceil(2);
         let mu: Vec<F> = (0..k).map(|_| round(rng.uniform(-3.0, 3.0))).collect();
