@@ -458,8 +458,9 @@ mod tests {
     }
 
     /// A scalar whose every use of the logits is invariant under their
-    /// shift: the softmax family, the divergences, the cross-entropies,
-    /// combined with the per-sample and scalar inputs. Shifted logits go
+    /// shift (where `a` and `b` are shifted alike, for the regression
+    /// losses of two of them): the softmax family, the divergences, the
+    /// cross-entropies, combined with the per-sample and scalar inputs. Shifted logits go
     /// only where the usual algorithm cancels the shift exactly: the
     /// gradient of `sum(softmax(z) * (z - w))`, say, is invariant too, but
     /// it subtracts a mean of shifted numbers, which rounds at their

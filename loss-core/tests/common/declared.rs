@@ -49,5 +49,4 @@ loss! {
     pub fn ce(#[grad] z: Vector<C>, y: Class<C>) {
         cross_entropy(z, y)
     }
-
 }
