@@ -240,9 +240,9 @@ fn check_all<F: FastFloat + Float>(huge: f64) -> Vec<(&'static str, Worst)> {
     run("distill_temp (d/dT)", &mut |case, c, rng, tolerance| {
         // Not at logits near 1e4: d/dT, as the chain rule through `t / T`
         // gives it (PyTorch's autograd too), sums `t_j` times weights that
-        // add up to 0, and that sum cancels at the logits' magnitude (1e-4
-        // of the gradient in f32, 1000 ε in f64). docs/verify.md, "Known
-        // limits".
+        // add up to 0, and that sum cancels at the logits' magnitude (up to
+        // 2e-4 of the gradient in f32, 1900 ε in f64). docs/verify.md,
+        // "Known limits".
         if matches!(case, Case::Shifted) {
             return None;
         }
