@@ -12,7 +12,8 @@
 //! - [`expand`] (fast path only, just before scheduling): a log-sum-exp
 //!   becomes a max-shifted sum of exponentials, whose shift meets its own
 //!   vector or a scalar before `ln(total)` does (`(x - m) - ln S`, `(u - m)
-//!   - ln S`), and the cross-entropy of a
+//!   - ln S`) and which a sum against a row that sums to 0 takes less its
+//!   maximum (`sum((x - m) * g)`), and the cross-entropy of a
 //!   class label gets the forms that never cancel: its value
 //!   `log1p(sum_{j≠y} e^{z_j - z_y})` when the label logit is near the
 //!   maximum, and its gradient at the label `-sum_{j≠y} p_j` instead of
@@ -20,7 +21,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ir::{Binary, Graph, InputId, NodeId, Op, Reduction, Shape, Unary};
+use crate::ir::{Binary, DimId, Graph, InputId, NodeId, Op, Reduction, Shape, Unary};
 
 /// Rebuilds the part of `src` that `roots` need, passing each node through
 /// `rule(src, old_id, new_operands_op, dst)`; returns the new graph and roots.
@@ -595,9 +596,18 @@ pub fn expand(src: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
             labelled.entry(x).or_insert(y);
         }
     }
+    // Vectors with a log-sum-exp: the ones whose shift is at hand.
+    let shifted: HashSet<NodeId> = src
+        .reachable(roots)
+        .into_iter()
+        .filter_map(|id| match src.op(id) {
+            Op::Reduce(Reduction::LogSumExp, x) => Some(x),
+            _ => None,
+        })
+        .collect();
     let mut translated: HashMap<NodeId, NodeId> = HashMap::new();
     let (expanded, roots) = rebuild(src, roots, |src, old, op, dst| {
-        let new = expand_node(src, old, op, dst, &labelled, &translated);
+        let new = expand_node(src, old, op, dst, &labelled, &shifted, &translated);
         translated.insert(old, new);
         new
     });
@@ -702,6 +712,7 @@ fn expand_node(
     op: Op,
     dst: &mut Graph,
     labelled: &HashMap<NodeId, InputId>,
+    shifted: &HashSet<NodeId>,
     translated: &HashMap<NodeId, NodeId>,
 ) -> NodeId {
     let parts = |dst: &mut Graph, x_old: NodeId| {
@@ -855,6 +866,16 @@ fn expand_node(
         let inv = un(dst, Unary::Recip, p.total);
         return bin(dst, Binary::Mul, p.exps, inv);
     }
+    // sum(x * g), with `x` a vector whose log-sum-exp is taken and `g` a
+    // vector whose row sum is 0 (a softmax's backward: the temperature's
+    // gradient of a distillation), is sum((x - shift) * g). The same in
+    // real numbers; at logits of 1e4 the products of the first no longer
+    // cancel in the sum.
+    if let Op::Reduce(Reduction::Sum, v) = src.op(old) {
+        if let Some(centred) = centred_against_zero_sum(src, v, dst, shifted, translated) {
+            return build(dst, Op::Reduce(Reduction::Sum, centred));
+        }
+    }
     match op {
         Op::Reduce(Reduction::LogSumExp, _) => {
             let Op::Reduce(_, x_old) = src.op(old) else {
@@ -871,6 +892,124 @@ fn expand_node(
             bin(dst, Binary::Mul, x, inv)
         }
         other => reduce_of_broadcast(src, old, other, dst).unwrap_or_else(|| build(dst, other)),
+    }
+}
+
+/// `v`, a product, with its factor `x` (one of `shifted`) replaced by `x -
+/// shift`, where the product of its other vector factors has a row sum of
+/// 0; `None` where it has no such factor.
+fn centred_against_zero_sum(
+    src: &Graph,
+    v: NodeId,
+    dst: &mut Graph,
+    shifted: &HashSet<NodeId>,
+    translated: &HashMap<NodeId, NodeId>,
+) -> Option<NodeId> {
+    let Shape::Vector(dim) = src.shape(v) else {
+        return None;
+    };
+    // `(factor, divides)`: a product, and quotients by scalars.
+    let mut factors = Vec::new();
+    let mut stack = vec![v];
+    while let Some(n) = stack.pop() {
+        match src.op(n) {
+            _ if shifted.contains(&n) => factors.push((n, false)),
+            Op::Binary(Binary::Mul, a, b) => stack.extend([b, a]),
+            Op::Binary(Binary::Div, a, b) if src.shape(b) == Shape::Scalar => {
+                factors.push((b, true));
+                stack.push(a);
+            }
+            _ => factors.push((n, false)),
+        }
+    }
+    let k = factors
+        .iter()
+        .position(|&(f, divides)| !divides && shifted.contains(&f))?;
+    let vectors: Vec<NodeId> = factors
+        .iter()
+        .enumerate()
+        .filter(|&(i, &(f, _))| i != k && src.shape(f) != Shape::Scalar)
+        .map(|(_, &(f, _))| f)
+        .collect();
+    let [g] = vectors[..] else {
+        return None;
+    };
+    let mut scratch = src.clone();
+    let total = row_sum(&mut scratch, g, dim, &mut HashMap::new());
+    if scratch.constant(total) != Some(0.0) {
+        return None;
+    }
+    let x = translated[&factors[k].0];
+    let shift = shift_of(dst, x);
+    let mut out = bin(dst, Binary::Sub, x, shift);
+    for (i, &(f, divides)) in factors.iter().enumerate() {
+        if i != k {
+            let b = if divides { Binary::Div } else { Binary::Mul };
+            out = bin(dst, b, out, translated[&f]);
+        }
+    }
+    Some(out)
+}
+
+/// The row sum of the vector `v` of dim `dim`, as a scalar node of `g`:
+/// linear in `v`, 1 for a softmax, `sum(w)` for anything else, and a
+/// scalar's sum `sum(w)` itself taken apart the same way, so that the sums
+/// of equal rows come out as one node and cancel. `memo` holds the sums
+/// already taken (a graph shares its nodes).
+fn row_sum(g: &mut Graph, v: NodeId, dim: DimId, memo: &mut HashMap<NodeId, NodeId>) -> NodeId {
+    if let Some(&done) = memo.get(&v) {
+        return done;
+    }
+    let scalar = |g: &Graph, n: NodeId| g.shape(n) == Shape::Scalar;
+    let total = if scalar(g, v) {
+        let v = scalar_taken_apart(g, v, dim, memo);
+        let len = g.intern(Op::DimLen(dim));
+        bin(g, Binary::Mul, v, len)
+    } else if g.as_softmax(v).is_some() {
+        g.constant_node(1.0)
+    } else {
+        match g.op(v) {
+            Op::Binary(b @ (Binary::Add | Binary::Sub), a, c) => {
+                let (a, c) = (row_sum(g, a, dim, memo), row_sum(g, c, dim, memo));
+                bin(g, b, a, c)
+            }
+            Op::Unary(Unary::Neg, a) => {
+                let a = row_sum(g, a, dim, memo);
+                un(g, Unary::Neg, a)
+            }
+            Op::Binary(Binary::Mul, a, c) if scalar(g, a) => {
+                let a = scalar_taken_apart(g, a, dim, memo);
+                let c = row_sum(g, c, dim, memo);
+                bin(g, Binary::Mul, a, c)
+            }
+            Op::Binary(Binary::Mul, a, c) if scalar(g, c) => {
+                let a = row_sum(g, a, dim, memo);
+                let c = scalar_taken_apart(g, c, dim, memo);
+                bin(g, Binary::Mul, a, c)
+            }
+            Op::Binary(Binary::Div, a, c) if scalar(g, c) => {
+                let a = row_sum(g, a, dim, memo);
+                bin(g, Binary::Div, a, c)
+            }
+            _ => g.intern(Op::Reduce(Reduction::Sum, v)),
+        }
+    };
+    memo.insert(v, total);
+    total
+}
+
+/// A scalar, with a `sum(w)` over `dim` taken apart by `row_sum`.
+fn scalar_taken_apart(
+    g: &mut Graph,
+    s: NodeId,
+    dim: DimId,
+    memo: &mut HashMap<NodeId, NodeId>,
+) -> NodeId {
+    match g.op(s) {
+        Op::Reduce(Reduction::Sum, w) if g.shape(w) == Shape::Vector(dim) => {
+            row_sum(g, w, dim, memo)
+        }
+        _ => s,
     }
 }
 
@@ -994,5 +1133,42 @@ mod tests {
             };
             assert!(meets_shift(a) || meets_shift(b), "{}", g2.display(root));
         }
+    }
+
+    #[test]
+    fn a_sum_against_a_zero_row_sum_subtracts_the_shift() {
+        // sum(z * t (softmax(z) - softmax(-z))), a temperature's gradient:
+        // the second factor sums to 0 over the row, so the logits are taken
+        // less their maximum. Against softmax(z) alone (row sum 1) they are
+        // not.
+        let mut g = sample_graph();
+        let z = input(&mut g, 0);
+        let t = input(&mut g, 2);
+        let softmax = |g: &mut Graph, x: NodeId| {
+            let lse = g.intern(Op::Reduce(Reduction::LogSumExp, x));
+            let centred = g.intern(Op::Binary(Binary::Sub, x, lse));
+            g.intern(Op::Unary(Unary::Exp, centred))
+        };
+        let minus_z = g.intern(Op::Unary(Unary::Neg, z));
+        let (p, q) = (softmax(&mut g, z), softmax(&mut g, minus_z));
+        let (tp, tq) = (
+            g.intern(Op::Binary(Binary::Mul, t, p)),
+            g.intern(Op::Binary(Binary::Mul, t, q)),
+        );
+        let zero_sum = g.intern(Op::Binary(Binary::Sub, tp, tq));
+        let against_zero = g.intern(Op::Binary(Binary::Mul, z, zero_sum));
+        let against_one = g.intern(Op::Binary(Binary::Mul, z, p));
+        let roots = [
+            g.intern(Op::Reduce(Reduction::Sum, against_zero)),
+            g.intern(Op::Reduce(Reduction::Sum, against_one)),
+        ];
+        let (g2, roots) = expand(&g, &roots);
+        let centred = "(z - finite_or_zero(shift_max(z))) * ";
+        let (zero, one) = (
+            g2.display(roots[0]).to_string(),
+            g2.display(roots[1]).to_string(),
+        );
+        assert!(zero.starts_with(&format!("sum({centred}")), "{zero}");
+        assert!(!one.contains(centred), "{one}");
     }
 }
