@@ -116,14 +116,7 @@ fn vector_ops(g: &Graph, v: NodeId) -> usize {
 
 /// `v` as a sum of products, or `None` if it is not one (or too large).
 fn terms(g: &Graph, v: NodeId) -> Option<Vec<Term>> {
-    let atom = |n: NodeId| {
-        let scalar = g.shape(n) == Shape::Scalar;
-        Term {
-            negative: false,
-            scalars: if scalar { vec![n] } else { vec![] },
-            vectors: if scalar { vec![] } else { vec![n] },
-        }
-    };
+    let atom = |n: NodeId| atom(g, n);
     if g.shape(v) == Shape::Scalar {
         return Some(vec![atom(v)]);
     }
@@ -139,12 +132,12 @@ fn terms(g: &Graph, v: NodeId) -> Option<Vec<Term>> {
         Op::Binary(Binary::Add, x, y) => {
             let mut t = terms(g, x)?;
             t.extend(terms(g, y)?);
-            whole_if_bare(t, v)
+            whole_if_bare(g, t, v)
         }
         Op::Binary(Binary::Sub, x, y) => {
             let mut t = terms(g, x)?;
             t.extend(negated(terms(g, y)?));
-            whole_if_bare(t, v)
+            whole_if_bare(g, t, v)
         }
         Op::Unary(Unary::Neg, x) => negated(terms(g, x)?),
         Op::Binary(Binary::Mul, x, y) => {
@@ -173,18 +166,24 @@ fn terms(g: &Graph, v: NodeId) -> Option<Vec<Term>> {
 /// multiplied into each (`c a - c b`) would round the large products
 /// before they cancel (the gradient of `huber(a, b, 1)` at `a`, `b` near
 /// 1e4 lost 6e-4).
-fn whole_if_bare(terms: Vec<Term>, v: NodeId) -> Vec<Term> {
+fn whole_if_bare(g: &Graph, terms: Vec<Term>, v: NodeId) -> Vec<Term> {
     if terms
         .iter()
         .all(|t| t.scalars.is_empty() && t.vectors.len() == 1)
     {
-        vec![Term {
-            negative: false,
-            scalars: vec![],
-            vectors: vec![v],
-        }]
+        vec![atom(g, v)]
     } else {
         terms
+    }
+}
+
+/// `n` as a term of its own: a coefficient or a vector factor.
+fn atom(g: &Graph, n: NodeId) -> Term {
+    let scalar = g.shape(n) == Shape::Scalar;
+    Term {
+        negative: false,
+        scalars: if scalar { vec![n] } else { vec![] },
+        vectors: if scalar { vec![] } else { vec![n] },
     }
 }
 

@@ -750,42 +750,25 @@ fn expand_node(
         }
     }
     // log_softmax(x) = (x - shift) - ln(total): the large shift cancels
-    // first, exactly, instead of rounding inside `shift + ln(total)`.
-    if let Op::Binary(Binary::Sub, x, lse) = src.op(old) {
-        if src.op(lse) == Op::Reduce(Reduction::LogSumExp, x) {
-            let p = parts(dst, x);
-            let shift = shift_of(dst, translated[&x]);
-            let centred = bin(dst, Binary::Sub, translated[&x], shift);
-            return bin(dst, Binary::Sub, centred, p.log_total);
-        }
-    }
-    // The same for a scalar added to or subtracted from a log-sum-exp:
-    // `u ± shift` first, then `ln(total)`. An element of a log-softmax
-    // (`x[y] - logsumexp(x)`, `a[y] + b[y] - logsumexp(a + b)`) then rounds
-    // as the vector's element does, and a cross-entropy whose label logit
-    // is not an element of the same node (`logsumexp(-b) + b[y]`) cancels
-    // its shift exactly; a scalar far from the shift rounds once at its
+    // first, exactly, instead of rounding inside `shift + ln(total)`. The
+    // same for a scalar added to or subtracted from a log-sum-exp: `u ±
+    // shift` first, then `ln(total)`. An element of a log-softmax (`x[y] -
+    // logsumexp(x)`, `a[y] + b[y] - logsumexp(a + b)`) then rounds as the
+    // vector's element does, and a cross-entropy whose label logit is not
+    // an element of the same node (`logsumexp(-b) + b[y]`) cancels its
+    // shift exactly; a scalar far from the shift rounds once at its
     // magnitude either way.
-    if let Some((u, x, u_sign, lse_sign)) = scalar_and_log_sum_exp(src, old) {
+    if let Some((u, x, u_added, lse_added)) = plus_or_minus_log_sum_exp(src, old) {
         let p = parts(dst, x);
         let shift = shift_of(dst, translated[&x]);
-        let shift = if lse_sign {
-            shift
-        } else {
-            un(dst, Unary::Neg, shift)
-        };
-        let log_total = if lse_sign {
-            p.log_total
-        } else {
-            un(dst, Unary::Neg, p.log_total)
-        };
         let u = translated[&u];
-        let centred = if u_sign {
-            bin(dst, Binary::Add, u, shift)
-        } else {
-            bin(dst, Binary::Sub, shift, u)
+        let centred = match (u_added, lse_added) {
+            (true, true) => bin(dst, Binary::Add, u, shift),
+            (true, false) => bin(dst, Binary::Sub, u, shift),
+            (false, _) => bin(dst, Binary::Sub, shift, u),
         };
-        return bin(dst, Binary::Add, centred, log_total);
+        let b = if lse_added { Binary::Add } else { Binary::Sub };
+        return bin(dst, b, centred, p.log_total);
     }
     // c - s softmax(x) with s = sum(c), at a single maximum j: with
     // q_j = 1 - R/S it is s R/S - (sum_{k≠j} c_k), which has no cancellation
@@ -952,7 +935,7 @@ fn centred_against_zero_sum(
 }
 
 /// The row sum of the vector `v` of dim `dim`, as a scalar node of `g`:
-/// linear in `v`, 1 for a softmax, `sum(w)` for anything else, and a
+/// linear in `v`, `sum` (1 for a softmax) for anything else, and a
 /// scalar's sum `sum(w)` itself taken apart the same way, so that the sums
 /// of equal rows come out as one node and cancel. `memo` holds the sums
 /// already taken (a graph shares its nodes).
@@ -965,8 +948,6 @@ fn row_sum(g: &mut Graph, v: NodeId, dim: DimId, memo: &mut HashMap<NodeId, Node
         let v = scalar_taken_apart(g, v, dim, memo);
         let len = g.intern(Op::DimLen(dim));
         bin(g, Binary::Mul, v, len)
-    } else if g.as_softmax(v).is_some() {
-        g.constant_node(1.0)
     } else {
         match g.op(v) {
             Op::Binary(b @ (Binary::Add | Binary::Sub), a, c) => {
@@ -991,7 +972,8 @@ fn row_sum(g: &mut Graph, v: NodeId, dim: DimId, memo: &mut HashMap<NodeId, Node
                 let a = row_sum(g, a, dim, memo);
                 bin(g, Binary::Div, a, c)
             }
-            _ => g.intern(Op::Reduce(Reduction::Sum, v)),
+            // The simplifier's own sums: 1 for a softmax or a one-hot.
+            _ => sum(g, v),
         }
     };
     memo.insert(v, total);
@@ -1013,22 +995,21 @@ fn scalar_taken_apart(
     }
 }
 
-/// `old` as `±u ± logsumexp(x)` with a scalar `u`: `(u, x, u is added,
-/// the log-sum-exp is added)`.
-fn scalar_and_log_sum_exp(src: &Graph, old: NodeId) -> Option<(NodeId, NodeId, bool, bool)> {
-    let (b, l, r) = match src.op(old) {
-        Op::Binary(b @ (Binary::Add | Binary::Sub), l, r) => (b, l, r),
-        _ => return None,
+/// `old` as `u ± logsumexp(x)` or `logsumexp(x) - u`, with `u` a scalar or
+/// `x` itself: `(u, x, u is added, the log-sum-exp is added)`.
+fn plus_or_minus_log_sum_exp(src: &Graph, old: NodeId) -> Option<(NodeId, NodeId, bool, bool)> {
+    let Op::Binary(b @ (Binary::Add | Binary::Sub), l, r) = src.op(old) else {
+        return None;
     };
     let lse_of = |n: NodeId| match src.op(n) {
         Op::Reduce(Reduction::LogSumExp, x) => Some(x),
         _ => None,
     };
-    let scalar = |n: NodeId| src.shape(n) == Shape::Scalar;
+    let fits = |u: NodeId, x: NodeId| u == x || src.shape(u) == Shape::Scalar;
     let added = b == Binary::Add;
     match (lse_of(l), lse_of(r)) {
-        (Some(x), _) if scalar(r) => Some((r, x, added, true)),
-        (None, Some(x)) if scalar(l) => Some((l, x, true, added)),
+        (Some(x), _) if src.shape(r) == Shape::Scalar => Some((r, x, added, true)),
+        (None, Some(x)) if fits(l, x) => Some((l, x, true, added)),
         _ => None,
     }
 }
