@@ -1123,6 +1123,50 @@ mod tests {
         check::<Fused, f64>(&f64s, &[0.0, 101.25, -24.3, 1e7]);
     }
 
+    /// `exp(x - x)` is exactly 1 for every finite `x`, in the short exp and
+    /// the guarded one: the compiler finds a row's maximum by it (a
+    /// distillation's gradient, `rewrite::expand`).
+    #[test]
+    fn the_exp_of_a_maximum_less_itself_is_exactly_one() {
+        use crate::math::{Fused, Plain};
+        fn check<M: MulAdd, F: Float>(values: &[F]) {
+            for &x in values {
+                assert!(
+                    exp_diff::<M, F>(x, x) == F::ONE,
+                    "exp_diff({0:?}, {0:?})",
+                    x.to_f64()
+                );
+                for in_range in [false, true] {
+                    let lanes = exp_diff_lanes::<M, F, 16>(&[x; 16], &[x; 16], in_range);
+                    assert!(lanes.iter().all(|&e| e == F::ONE), "{:?}", x.to_f64());
+                }
+            }
+        }
+        let f32s = [
+            0.0,
+            -0.0,
+            1e-30,
+            -1e-30,
+            3.5,
+            -7.25,
+            1e4,
+            -1e4,
+            88.0,
+            -104.0,
+            3e38,
+            f32::MIN_POSITIVE,
+        ];
+        let f64s: std::vec::Vec<f64> = f32s
+            .iter()
+            .map(|&v| f64::from(v) * 8.1)
+            .chain([1e300, -1e300])
+            .collect();
+        check::<Plain, f32>(&f32s);
+        check::<Fused, f32>(&f32s);
+        check::<Plain, f64>(&f64s);
+        check::<Fused, f64>(&f64s);
+    }
+
     /// A row that its max pass found in range (`exps_in_range`) takes the
     /// short exp without testing its chunks, and gets `exp_diff`'s bits; a
     /// NaN element still gives NaN. Rows a step beyond the range, or with

@@ -513,6 +513,61 @@ struct LseParts {
     max_split: Option<(NodeId, NodeId, NodeId)>,
 }
 
+/// A product `c` as its scalar factors multiplied together (none if it has
+/// none) and its vector factors.
+fn scalars_and_vector(g: &mut Graph, c: NodeId) -> (Option<NodeId>, NodeId) {
+    let (mut scalars, mut vectors) = (Vec::new(), Vec::new());
+    let mut stack = vec![c];
+    while let Some(n) = stack.pop() {
+        match g.op(n) {
+            Op::Binary(Binary::Mul, a, b) => stack.extend([b, a]),
+            _ if g.shape(n) == Shape::Scalar => scalars.push(n),
+            _ => vectors.push(n),
+        }
+    }
+    let product = |g: &mut Graph, factors: Vec<NodeId>| {
+        factors
+            .into_iter()
+            .reduce(|acc, f| bin(g, Binary::Mul, acc, f))
+    };
+    let k = product(g, scalars);
+    let v = product(g, vectors).expect("a vector has a vector factor");
+    (k, v)
+}
+
+/// The `y` of a product `c` whose one vector factor is `softmax(y)`.
+fn softmax_factor(g: &Graph, c: NodeId) -> Option<NodeId> {
+    let mut vectors = Vec::new();
+    let mut stack = vec![c];
+    while let Some(n) = stack.pop() {
+        match g.op(n) {
+            Op::Binary(Binary::Mul, a, b) => stack.extend([b, a]),
+            _ if g.shape(n) == Shape::Scalar => {}
+            _ => vectors.push(n),
+        }
+    }
+    match vectors[..] {
+        [v] => g.as_softmax(v),
+        _ => None,
+    }
+}
+
+/// Whether the scalar `s` is the row sum of the vector `c`, as the
+/// simplifier takes sums (1 for a softmax, scalars factored out): the test
+/// `c - s softmax(x)` needs for its cancellation-free form. Taken on the
+/// source graph, where a softmax is still one (a distillation's `k
+/// softmax(s / T) - k softmax(t / T)`, whose expanded sums of exponentials
+/// no longer show it).
+fn scale_is_row_sum(src: &Graph, c: NodeId, s: NodeId) -> bool {
+    if src.shape(c) == Shape::Scalar {
+        return false;
+    }
+    // Interning may add nodes: a scratch copy, whose existing ids are the
+    // source's.
+    let mut scratch = src.clone();
+    sum(&mut scratch, c) == s
+}
+
 /// The finite maximum a log-sum-exp of `x` is shifted by.
 fn shift_of(g: &mut Graph, x: NodeId) -> NodeId {
     let max = g.intern(Op::Reduce(Reduction::ShiftMax, x));
@@ -777,14 +832,56 @@ fn expand_node(
     if let Some((c_old, s_old, x, negated)) = src.as_log_softmax_backward(old) {
         let parts = parts(dst, x);
         let (c, s) = (translated[&c_old], translated[&s_old]);
-        let c_is_vector = dst.shape(c) != Shape::Scalar;
         if let (Some((rest, ties, at_max)), true) =
-            (parts.max_split, c_is_vector && sum(dst, c) == s)
+            (parts.max_split, scale_is_row_sum(src, c_old, s_old))
         {
             let zero = dst.constant_node(0.0);
             let one = dst.constant_node(1.0);
-            let c_below = build(dst, Op::Select(at_max, zero, c));
-            let c_rest = sum(dst, c_below);
+            // `c` as `k v`, its scalars multiplied first, as `s softmax(x)`
+            // is below (`(s / total) e`): when `c` is itself a scaled
+            // softmax (a distillation's student, `k softmax(s / T)`) of the
+            // same numbers as `x`, the two forms round alike and cancel
+            // exactly.
+            let (k, v) = scalars_and_vector(dst, c);
+            // The sum of `c` below the maximum of `x`, and where to take the
+            // split form: at the maximum of `x`. Where `c` is a scaled
+            // softmax of a `y` (a distillation's student against its
+            // teacher `x`), `y`'s own split at its maximum gives the sum,
+            // with no sum of its own, and the form is taken where both
+            // exponentials are 1, with both maxima single. Where `c` is
+            // larger than its rest (below), that element is `y`'s maximum
+            // (another `e_y = 1` would make the rest at least 1); it can be
+            // an element of `x` within rounding of its maximum instead of
+            // the maximum, where the two forms differ by less than `s ε / 4`,
+            // the plain form's own rounding. Two compares of numbers the
+            // pass has, where `x == max(x)` and `y == max(y)` would compute
+            // `x` and `y` again: 2 % of distillation's time, not 4 %.
+            let own_split = softmax_factor(src, c_old)
+                .map(|y| lse_parts(dst, translated[&y], labelled.get(&y).copied()))
+                .filter(|y| y.exps == v)
+                .and_then(|y| y.max_split);
+            let (v_rest, at_max, ties) = match own_split {
+                Some((rest_y, ties_y, _)) => {
+                    let x_at_max = bin(dst, Binary::Eq, parts.exps, one);
+                    let y_at_max = bin(dst, Binary::Eq, v, one);
+                    let both = bin(dst, Binary::Mul, x_at_max, y_at_max);
+                    // 1 only if both maxima are single.
+                    let x_single = bin(dst, Binary::Eq, ties, one);
+                    let ties = build(dst, Op::Select(x_single, ties_y, zero));
+                    (rest_y, both, ties)
+                }
+                None => {
+                    let v_below = build(dst, Op::Select(at_max, zero, v));
+                    (sum(dst, v_below), at_max, ties)
+                }
+            };
+            let (c, c_rest) = match k {
+                Some(k) => (
+                    bin(dst, Binary::Mul, k, v),
+                    bin(dst, Binary::Mul, k, v_rest),
+                ),
+                None => (v, v_rest),
+            };
             let inv = un(dst, Unary::Recip, parts.total);
             let scale = bin(dst, Binary::Mul, s, inv);
             let rest_share = bin(dst, Binary::Mul, scale, rest);
@@ -800,12 +897,17 @@ fn expand_node(
                     bin(dst, Binary::Sub, c, q_scaled),
                 )
             };
+            // Whether the row takes the split form at its maximum: a single
+            // maximum, where `c` is larger than the rest of it. With one
+            // maximum j, `c_j = s - c_rest`: a row's scalar, so that the
+            // pass of the gradient tests only `x_k == max` per element.
             let single = bin(dst, Binary::Eq, ties, one);
-            let c_abs = un(dst, Unary::Abs, c);
+            let c_at_max = bin(dst, Binary::Sub, s, c_rest);
+            let c_at_max_abs = un(dst, Unary::Abs, c_at_max);
             let rest_abs = un(dst, Unary::Abs, c_rest);
-            let dominant = bin(dst, Binary::Gt, c_abs, rest_abs);
-            let here = bin(dst, Binary::Mul, at_max, single);
-            let here = bin(dst, Binary::Mul, here, dominant);
+            let dominant = bin(dst, Binary::Gt, c_at_max_abs, rest_abs);
+            let split_row = bin(dst, Binary::Mul, single, dominant);
+            let here = bin(dst, Binary::Mul, at_max, split_row);
             return build(dst, Op::Select(here, at_single_max, plain));
         }
     }
