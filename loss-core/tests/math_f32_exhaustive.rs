@@ -383,6 +383,49 @@ fn expm1_f32_all_inputs() {
     );
 }
 
+/// `e^x - 1 - x` in f64: below `|x| = 1/2` its Taylor series term by term
+/// (no cancellation), above it `exp_m1(x) - x` (a cancellation of at most
+/// 4.4, so within `2^-49` relative).
+fn expm1mx_f64_reference(x: f64) -> f64 {
+    if x.abs() < 0.5 {
+        let (mut term, mut sum) = (x * x / 2.0, 0.0);
+        for n in 3..30 {
+            sum += term;
+            term *= x / f64::from(n);
+            if term.abs() < sum.abs() * 1e-20 {
+                break;
+            }
+        }
+        sum
+    } else if x == f64::INFINITY {
+        x
+    } else {
+        x.exp_m1() - x
+    }
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn expm1mx_f32_all_inputs() {
+    // Dense: 2^-30 <= x <= 89 and -40 <= x <= -2^-30. Outside, sampled: the
+    // result overflows (x > 88.73); or it is -1 - x rounded once, exactly
+    // `expm1_f64(x) = -1` minus x (x < -40, where e^x < 2^-57); or |x| <
+    // 2^-30, where the f64 series is `x^2` (exact in f64) times `1/2 + x/6 +
+    // ...` (within 2^-52), rounded once.
+    let sweeps = [
+        dense(0x3080_0000, 0x42b2_0000),
+        dense(0xb080_0000, 0xc220_0000),
+        SPARSE,
+    ];
+    check(
+        "expm1mx_f32",
+        [0.5001, 0.5001],
+        &sweeps,
+        kernel!(exp_m1_minus_x_with),
+        expm1mx_f64_reference,
+    );
+}
+
 fn sigmoid_f64(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }

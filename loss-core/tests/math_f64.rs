@@ -505,6 +505,43 @@ fn expm1_f64_random_and_hard_cases() {
     );
 }
 
+/// `e^x - 1 - x`: below `|x| = 2^-20` the first terms of its series (the next
+/// is below 2^-88 of the sum), above it `expm1 - x` in double-double, whose
+/// cancellation costs at most 20 of its 100 bits there.
+fn expm1mx_ref(x: f64) -> Dd {
+    if x.abs() < 2f64.powi(-20) {
+        let inverse = |n: f64| div(dd(1.0), dd(n));
+        let tail = add(inverse(24.0), mul(dd(x), inverse(120.0)));
+        let tail = add(inverse(6.0), mul(dd(x), tail));
+        let q = add(dd(0.5), mul(dd(x), tail));
+        mul(mul(dd(x), dd(x)), q)
+    } else {
+        add(expm1_ref(x), dd(-x))
+    }
+}
+
+#[test]
+fn expm1mx_f64_random_and_hard_cases() {
+    let mut rng = Rng(8);
+    let wide = (0..SAMPLES)
+        .map(|_| rng.uniform(-745.0, 709.78))
+        .collect::<Vec<_>>();
+    let small =
+        (0..SAMPLES).map(|_| rng.bits(1e-300, 4.0) * if rng.next() & 1 == 0 { 1.0 } else { -1.0 });
+    // Where the series gives way to `expm1 - x`, and where that cancels most.
+    let hard = [-1.0, 1.25, 1.0, 0.5, -0.5, 1e-5, -1e-5, 2f64.powi(-20)]
+        .into_iter()
+        .flat_map(around);
+    let inputs = wide.into_iter().chain(small).chain(hard);
+    measure(
+        "expm1mx_f64",
+        [2.25, 2.25],
+        inputs,
+        flavours!(exp_m1_minus_x_with),
+        |x| (expm1mx_ref(x), 0),
+    );
+}
+
 #[test]
 fn sigmoid_f64_random_and_hard_cases() {
     let mut rng = Rng(5);

@@ -20,6 +20,7 @@
 //! | [`ln_f32`] / [`ln_f64`] | 0.89 ULP | 0.86 | 0.89 / 0.89 |
 //! | [`log1p_f32`] / [`log1p_f64`] | 0.90 ULP | 0.89 | 0.89 / 0.88 |
 //! | [`expm1_f32`] / [`expm1_f64`] | 1.09 ULP | 0.94 | 1.1 / 1.15 |
+//! | [`expm1mx_f32`] / [`expm1mx_f64`] (`e^x - 1 - x`) | 0.5 ULP (plus `2^-28`) | 0.5 | 2.25 / 2.25 |
 //! | [`sigmoid_f32`] / [`sigmoid_f64`] | 2.41 ULP | 2.41 | 2.3 / 2.3 |
 //! | [`softplus_f32`] / [`softplus_f64`] | 1.64 ULP | 1.61 | 2.0 / 2.0 |
 //!
@@ -53,7 +54,7 @@ mod exp;
 mod log;
 mod logistic;
 
-pub use exp::{exp_f32, exp_f64, expm1_f32, expm1_f64};
+pub use exp::{exp_f32, exp_f64, expm1_f32, expm1_f64, expm1mx_f32, expm1mx_f64};
 pub use log::{ln_f32, ln_f64, log1p_f32, log1p_f64};
 pub use logistic::{sigmoid_f32, sigmoid_f64, softplus_f32, softplus_f64};
 
@@ -61,7 +62,7 @@ use core::ops::Sub;
 
 use exp::{
     exp_f32_with, exp_f64_with, exp_normal_f32_with, exp_normal_f64_with, expm1_f32_with,
-    expm1_f64_with, EXP_NORMAL_F32, EXP_NORMAL_F64,
+    expm1_f64_with, expm1mx_f32_with, expm1mx_f64_with, EXP_NORMAL_F32, EXP_NORMAL_F64,
 };
 use log::{
     ln_f32_with, ln_f64_with, ln_normal_f32_with, ln_normal_f64_with, log1p_f32_with,
@@ -214,6 +215,8 @@ pub trait FastMath: Copy + Sub<Output = Self> {
     const LN_1P_NORMAL: (Self, Self);
     /// `e^self - 1`, see [`expm1_f32`], [`expm1_f64`].
     fn exp_m1_with<M: MulAdd>(self) -> Self;
+    /// `e^self - 1 - self`, see [`expm1mx_f32`], [`expm1mx_f64`].
+    fn exp_m1_minus_x_with<M: MulAdd>(self) -> Self;
     /// `1 / (1 + e^-self)`, see [`sigmoid_f32`], [`sigmoid_f64`].
     fn sigmoid_with<M: MulAdd>(self) -> Self;
     /// `ln(1 + e^self)`, see [`softplus_f32`], [`softplus_f64`].
@@ -254,7 +257,7 @@ pub trait FastMath: Copy + Sub<Output = Self> {
 }
 
 macro_rules! impl_fast_math {
-    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $ln_normal:ident, $log1p:ident, $log1p_normal:ident, $expm1:ident, $sigmoid:ident, $softplus:ident) => {
+    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $ln_normal:ident, $log1p:ident, $log1p_normal:ident, $expm1:ident, $expm1mx:ident, $sigmoid:ident, $softplus:ident) => {
         impl FastMath for $t {
             #[inline(always)]
             fn exp_with<M: MulAdd>(self) -> Self {
@@ -288,6 +291,10 @@ macro_rules! impl_fast_math {
                 $expm1::<M>(self)
             }
             #[inline(always)]
+            fn exp_m1_minus_x_with<M: MulAdd>(self) -> Self {
+                $expm1mx::<M>(self)
+            }
+            #[inline(always)]
             fn sigmoid_with<M: MulAdd>(self) -> Self {
                 $sigmoid::<M>(self)
             }
@@ -313,6 +320,7 @@ impl_fast_math!(
     log1p_f32_with,
     log1p_normal_f32_with,
     expm1_f32_with,
+    expm1mx_f32_with,
     sigmoid_f32_with,
     softplus_f32_with
 );
@@ -326,6 +334,7 @@ impl_fast_math!(
     log1p_f64_with,
     log1p_normal_f64_with,
     expm1_f64_with,
+    expm1mx_f64_with,
     sigmoid_f64_with,
     softplus_f64_with
 );
