@@ -155,6 +155,10 @@ impl Differ<'_> {
                         let e = self.un(Unary::Exp, x);
                         Some(self.mul(a, e))
                     }
+                    Unary::Expm1mx => {
+                        let e = self.un(Unary::Expm1, x);
+                        Some(self.mul(a, e))
+                    }
                     Unary::Sqrt => {
                         let two = self.c(2.0);
                         let den = self.mul(two, n);

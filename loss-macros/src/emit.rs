@@ -1658,6 +1658,8 @@ fn elementary(u: Unary) -> Option<(&'static str, &'static str)> {
         Unary::Ln => ("ln", "ln_with"),
         Unary::Log1p => ("ln_1p", "ln_1p_with"),
         Unary::Expm1 => ("exp_m1", "exp_m1_with"),
+        // The simplifier's (never in a reference): no `Real` method.
+        Unary::Expm1mx => ("", "exp_m1_minus_x_with"),
         Unary::Sigmoid => ("sigmoid", "sigmoid_with"),
         Unary::Softplus => ("softplus", "softplus_with"),
         _ => return None,
@@ -1681,7 +1683,7 @@ fn real_unary(u: Unary, a: &TokenStream, real: &TokenStream) -> Option<TokenStre
         // number's derivative in the reference path; the fast path has no
         // derivative to drop).
         Unary::Detach => quote!(#real::detached(#a)),
-        Unary::Recip | Unary::Sign | Unary::FiniteOrZero => return None,
+        Unary::Recip | Unary::Sign | Unary::FiniteOrZero | Unary::Expm1mx => return None,
     })
 }
 
@@ -2203,7 +2205,7 @@ fn reference_expr(
             match (real_unary(u, &a, &real), u) {
                 (Some(e), _) => e,
                 (None, Unary::Recip) => quote!(#real::from_f64(1.0) / #a),
-                (None, _) => return internal("sign/finite_or_zero in a reference"),
+                (None, _) => return internal("a fast path's own function in a reference"),
             }
         }
         Op::Binary(b, x, y) => {

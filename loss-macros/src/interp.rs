@@ -63,6 +63,25 @@ fn label(args: &[Arg], i: crate::ir::InputId) -> usize {
 }
 
 /// `x` rounded to `F`.
+/// `e^x - 1 - x`: its series term by term below `|x| = 1/2` (no
+/// cancellation), `expm1(x) - x` above (a cancellation of at most 4.4).
+fn expm1mx<F: Float>(x: F) -> F {
+    let half = real::<F>(0.5);
+    if x.abs() >= half {
+        return if x == F::infinity() {
+            x
+        } else {
+            x.exp_m1() - x
+        };
+    }
+    let (mut term, mut sum) = (x * x * half, F::zero());
+    for n in 3..40 {
+        sum = sum + term;
+        term = term * x / real(f64::from(n));
+    }
+    sum
+}
+
 fn real<F: Float>(x: f64) -> F {
     F::from(x).expect("every float converts")
 }
@@ -125,6 +144,7 @@ fn eval_node<F: Float>(
                 Unary::Ln => &F::ln,
                 Unary::Log1p => &F::ln_1p,
                 Unary::Expm1 => &F::exp_m1,
+                Unary::Expm1mx => &expm1mx,
                 Unary::Sqrt => &F::sqrt,
                 Unary::Abs => &F::abs,
                 Unary::Sign => &|x| {

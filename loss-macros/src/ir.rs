@@ -88,6 +88,9 @@ pub enum Unary {
     Ln,
     Log1p,
     Expm1,
+    /// `e^x - 1 - x`, which the simplifier makes of a sum holding `e^x`,
+    /// `-1` and `-x` (a VAE's `1 + lv - exp(lv)`): its terms cancel near 0.
+    Expm1mx,
     Sqrt,
     Abs,
     /// -1, 0 or 1 (0 at 0: the subgradient of `abs` PyTorch uses).
@@ -542,6 +545,7 @@ pub fn unary_name(u: Unary) -> &'static str {
         Unary::Ln => "ln",
         Unary::Log1p => "log1p",
         Unary::Expm1 => "expm1",
+        Unary::Expm1mx => "expm1mx",
         Unary::Sqrt => "sqrt",
         Unary::Abs => "abs",
         Unary::Sign => "sign",

@@ -164,6 +164,65 @@ fn unary(g: &mut Graph, u: Unary, a: NodeId) -> NodeId {
     }
 }
 
+/// The terms of a chain of additions, subtractions and negations, with
+/// their signs (`true` for `+`), in order.
+fn signed_terms(g: &Graph, n: NodeId, positive: bool, out: &mut Vec<(bool, NodeId)>) {
+    match g.op(n) {
+        Op::Binary(Binary::Add, a, b) => {
+            signed_terms(g, a, positive, out);
+            signed_terms(g, b, positive, out);
+        }
+        Op::Binary(Binary::Sub, a, b) => {
+            signed_terms(g, a, positive, out);
+            signed_terms(g, b, !positive, out);
+        }
+        Op::Unary(Unary::Neg, a) => signed_terms(g, a, !positive, out),
+        _ => out.push((positive, n)),
+    }
+}
+
+/// `x ± y` where its terms hold `s e^a`, `-s a` and `-s` (or `s expm1(a)`
+/// and `-s a`): those as `s expm1mx(a)`, the other terms kept in order. Near
+/// `a = 0` the three cancel to `a^2 / 2`, which `expm1mx` keeps to the last
+/// bit (a VAE's `1 + lv - mu^2 - exp(lv)`).
+fn exp_minus_one_minus_x(g: &mut Graph, b: Binary, x: NodeId, y: NodeId) -> Option<NodeId> {
+    let mut terms = Vec::new();
+    signed_terms(g, x, true, &mut terms);
+    signed_terms(g, y, b == Binary::Add, &mut terms);
+    // (index of the exponential, its argument, its sign, whether it is `expm1`)
+    let (e, a, s, has_one) = terms
+        .iter()
+        .enumerate()
+        .find_map(|(i, &(s, n))| match g.op(n) {
+            Op::Unary(Unary::Exp, a) => Some((i, a, s, false)),
+            Op::Unary(Unary::Expm1, a) => Some((i, a, s, true)),
+            _ => None,
+        })?;
+    let linear = terms.iter().position(|&(sign, n)| n == a && sign != s)?;
+    let one = if has_one {
+        None
+    } else {
+        let one = terms
+            .iter()
+            .position(|&(sign, n)| g.constant(n) == Some(if sign == s { -1.0 } else { 1.0 }))?;
+        Some(one)
+    };
+    let mut rebuilt: Option<NodeId> = None;
+    for (i, &(sign, n)) in terms.iter().enumerate() {
+        if i == linear || Some(i) == one {
+            continue;
+        }
+        let n = if i == e { un(g, Unary::Expm1mx, a) } else { n };
+        rebuilt = Some(match (rebuilt, sign) {
+            (None, true) => n,
+            (None, false) => un(g, Unary::Neg, n),
+            (Some(acc), true) => bin(g, Binary::Add, acc, n),
+            (Some(acc), false) => bin(g, Binary::Sub, acc, n),
+        });
+    }
+    rebuilt
+}
+
 fn binary(
     g: &mut Graph,
     b: Binary,
@@ -174,6 +233,9 @@ fn binary(
 ) -> NodeId {
     let (ox, oy) = (g.op(x), g.op(y));
     let zero_like = |g: &mut Graph| g.constant_node(0.0);
+    if let Some(n) = exp_minus_one_minus_x(g, b, x, y) {
+        return n;
+    }
     match b {
         Binary::Add => match (cx, cy, ox, oy) {
             (Some(k), ..) if k == 0.0 && g.shape(y) == broad(g, x, y) => y,
@@ -425,6 +487,9 @@ fn fold(g: &Graph, op: &Op) -> Option<f64> {
                 Unary::Ln => x.ln(),
                 Unary::Log1p => x.ln_1p(),
                 Unary::Expm1 => x.exp_m1(),
+                // Made by the simplifier from other nodes, never of a
+                // constant (`exp(c)` folds first).
+                Unary::Expm1mx => return None,
                 Unary::Sqrt => x.sqrt(),
                 Unary::Abs => x.abs(),
                 Unary::Sign => {
@@ -1152,6 +1217,26 @@ mod tests {
         assert_eq!(g2.display(r[0]).to_string(), "-softplus(-t)");
         assert_eq!(g2.display(r[1]).to_string(), "log1p(t)");
         assert_eq!(g2.display(r[2]).to_string(), "expm1(t)");
+    }
+
+    #[test]
+    fn exp_less_one_less_its_argument_becomes_expm1mx() {
+        // A VAE's `1 + t - z - exp(t)`, and `exp(t) - 1 - t` (whose first
+        // step is `expm1(t)`); `exp(t) - 1 - z` keeps `expm1`.
+        let mut g = sample_graph();
+        let (t, z) = (input(&mut g, 2), input(&mut g, 0));
+        let one = g.constant_node(1.0);
+        let e = g.intern(Op::Unary(Unary::Exp, t));
+        let a = g.intern(Op::Binary(Binary::Add, one, t));
+        let a = g.intern(Op::Binary(Binary::Sub, a, z));
+        let vae = g.intern(Op::Binary(Binary::Sub, a, e));
+        let b = g.intern(Op::Binary(Binary::Sub, e, one));
+        let plain = g.intern(Op::Binary(Binary::Sub, b, t));
+        let other = g.intern(Op::Binary(Binary::Sub, b, z));
+        let (g2, r) = simplify(&g, &[vae, plain, other]);
+        assert_eq!(g2.display(r[0]).to_string(), "-z - expm1mx(t)");
+        assert_eq!(g2.display(r[1]).to_string(), "expm1mx(t)");
+        assert_eq!(g2.display(r[2]).to_string(), "expm1(t) - z");
     }
 
     #[test]
