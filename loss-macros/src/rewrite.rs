@@ -578,9 +578,9 @@ struct LseParts {
     max_split: Option<(NodeId, NodeId, NodeId)>,
 }
 
-/// A product `c` as its scalar factors multiplied together (none if it has
-/// none) and its vector factors.
-fn scalars_and_vector(g: &mut Graph, c: NodeId) -> (Option<NodeId>, NodeId) {
+/// The factors of a product `c` (the operands of its nested
+/// multiplications), scalars and vectors apart, each in order.
+fn factors(g: &Graph, c: NodeId) -> (Vec<NodeId>, Vec<NodeId>) {
     let (mut scalars, mut vectors) = (Vec::new(), Vec::new());
     let mut stack = vec![c];
     while let Some(n) = stack.pop() {
@@ -590,6 +590,13 @@ fn scalars_and_vector(g: &mut Graph, c: NodeId) -> (Option<NodeId>, NodeId) {
             _ => vectors.push(n),
         }
     }
+    (scalars, vectors)
+}
+
+/// A product `c` as its scalar factors multiplied together (none if it has
+/// none) and its vector factors.
+fn scalars_and_vector(g: &mut Graph, c: NodeId) -> (Option<NodeId>, NodeId) {
+    let (scalars, vectors) = factors(g, c);
     let product = |g: &mut Graph, factors: Vec<NodeId>| {
         factors
             .into_iter()
@@ -602,16 +609,7 @@ fn scalars_and_vector(g: &mut Graph, c: NodeId) -> (Option<NodeId>, NodeId) {
 
 /// The `y` of a product `c` whose one vector factor is `softmax(y)`.
 fn softmax_factor(g: &Graph, c: NodeId) -> Option<NodeId> {
-    let mut vectors = Vec::new();
-    let mut stack = vec![c];
-    while let Some(n) = stack.pop() {
-        match g.op(n) {
-            Op::Binary(Binary::Mul, a, b) => stack.extend([b, a]),
-            _ if g.shape(n) == Shape::Scalar => {}
-            _ => vectors.push(n),
-        }
-    }
-    match vectors[..] {
+    match factors(g, c).1[..] {
         [v] => g.as_softmax(v),
         _ => None,
     }
