@@ -1650,18 +1650,19 @@ fn is_hoisted_name(g: &Graph, n: NodeId) -> bool {
 }
 
 /// The elementary functions with a kernel in `loss_core::math`: the name of
-/// the `Real` method (reference path, and the fast path's plain flavour) and
-/// of the `FastMath` method that takes the flavour (`exp_with::<M>`).
-fn elementary(u: Unary) -> Option<(&'static str, &'static str)> {
+/// the `Real` method (reference path, and the fast path's plain flavour;
+/// none for `expm1mx`, which only the simplifier makes and so never reaches
+/// a reference) and of the `FastMath` method that takes the flavour
+/// (`exp_with::<M>`).
+fn elementary(u: Unary) -> Option<(Option<&'static str>, &'static str)> {
     Some(match u {
-        Unary::Exp => ("exp", "exp_with"),
-        Unary::Ln => ("ln", "ln_with"),
-        Unary::Log1p => ("ln_1p", "ln_1p_with"),
-        Unary::Expm1 => ("exp_m1", "exp_m1_with"),
-        // The simplifier's (never in a reference): no `Real` method.
-        Unary::Expm1mx => ("", "exp_m1_minus_x_with"),
-        Unary::Sigmoid => ("sigmoid", "sigmoid_with"),
-        Unary::Softplus => ("softplus", "softplus_with"),
+        Unary::Exp => (Some("exp"), "exp_with"),
+        Unary::Ln => (Some("ln"), "ln_with"),
+        Unary::Log1p => (Some("ln_1p"), "ln_1p_with"),
+        Unary::Expm1 => (Some("exp_m1"), "exp_m1_with"),
+        Unary::Expm1mx => (None, "exp_m1_minus_x_with"),
+        Unary::Sigmoid => (Some("sigmoid"), "sigmoid_with"),
+        Unary::Softplus => (Some("softplus"), "softplus_with"),
         _ => return None,
     })
 }
@@ -1672,7 +1673,7 @@ fn elementary(u: Unary) -> Option<(&'static str, &'static str)> {
 fn real_unary(u: Unary, a: &TokenStream, real: &TokenStream) -> Option<TokenStream> {
     Some(match u {
         Unary::Exp | Unary::Ln | Unary::Log1p | Unary::Expm1 | Unary::Sigmoid | Unary::Softplus => {
-            let method = format_ident!("{}", elementary(u)?.0);
+            let method = format_ident!("{}", elementary(u)?.0?);
             quote!(#real::#method(#a))
         }
         Unary::Neg => quote!(-#a),
