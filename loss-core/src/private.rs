@@ -785,28 +785,17 @@ pub fn exp_diff_lanes<M: MulAdd, F: Float, const N: usize>(
     row_in_range: bool,
 ) -> [F; N] {
     let mut d = [F::ZERO; N];
-    for l in 0..N {
-        d[l] = a[l] - b[l];
-    }
-    let normal = row_in_range || {
-        let (lo, hi) = F::EXP_NORMAL;
-        let mut normal = true;
-        for &x in &d {
-            normal &= (x >= lo) & (x <= hi);
-        }
-        normal
-    };
+    each_lane::<N>(|l| d[l] = a[l] - b[l]);
+    let normal = row_in_range || all_within(&d, F::EXP_NORMAL);
     let mut out = [F::ZERO; N];
     if normal {
-        for l in 0..N {
+        each_lane::<N>(|l| {
             let e = subtraction_error(a[l], b[l], d[l]);
             let x = d[l].exp_normal_with::<M>();
             out[l] = x.mul_add_with::<M>(e, x);
-        }
+        });
     } else {
-        for l in 0..N {
-            out[l] = exp_diff::<M, F>(a[l], b[l]);
-        }
+        each_lane::<N>(|l| out[l] = exp_diff::<M, F>(a[l], b[l]));
     }
     out
 }
@@ -881,9 +870,8 @@ pub fn log1p_lanes<M: MulAdd, F: Float, const N: usize>(x: &[F; N]) -> [F; N] {
 /// `short(l)` in every lane `l` where every `x` is in `domain = [lo, hi]`
 /// (so none is NaN), else `general(l)` in every lane: one test and one
 /// branch for the chunk. The test has no early exit, so that it vectorises.
-// Indexed loops: with `iter_mut().enumerate()` keras_poisson at 1024×1000
+// Indexed lanes: with `iter_mut().enumerate()` keras_poisson at 1024×1000
 // took 1.02× the time.
-#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn by_domain<F: Float, const N: usize>(
     x: &[F; N],
@@ -891,21 +879,43 @@ fn by_domain<F: Float, const N: usize>(
     short: impl Fn(usize) -> F,
     general: impl Fn(usize) -> F,
 ) -> [F; N] {
-    let mut within = true;
-    for &v in x {
-        within &= (v >= lo) & (v <= hi);
-    }
     let mut out = [F::ZERO; N];
-    if within {
-        for l in 0..N {
-            out[l] = short(l);
-        }
+    if all_within(x, (lo, hi)) {
+        each_lane::<N>(|l| out[l] = short(l));
     } else {
-        for l in 0..N {
-            out[l] = general(l);
-        }
+        each_lane::<N>(|l| out[l] = general(l));
     }
     out
+}
+
+/// Whether every lane of `x` is in `[lo, hi]` (so none is NaN), without an
+/// early exit, so that it vectorises.
+#[inline(always)]
+fn all_within<F: Float, const N: usize>(x: &[F; N], (lo, hi): (F, F)) -> bool {
+    let mut within = true;
+    each_lane::<N>(|l| within &= (x[l] >= lo) & (x[l] <= hi));
+    within
+}
+
+/// Calls `f` with each lane index below `N`, in order, as a loop whose test
+/// is at its end. LLVM has no loop to rotate then, which matters to the
+/// time a crate takes to build: its loop rotation costs in proportion to the
+/// loops times the size of the function around them, and a generated
+/// kernel holds thousands of short loops over lanes (the generated code
+/// writes its own the same way, see `lane_loop` in `loss-macros`).
+#[inline(always)]
+pub fn each_lane<const N: usize>(mut f: impl FnMut(usize)) {
+    if N == 0 {
+        return;
+    }
+    let mut l = 0;
+    loop {
+        f(l);
+        l += 1;
+        if l == N {
+            break;
+        }
+    }
 }
 
 /// The lanes `x`, unchanged, computed by [`exp_diff_lanes`], [`xlogy_lanes`],

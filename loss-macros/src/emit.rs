@@ -1092,7 +1092,7 @@ fn emit_pass(
         let at = Elem { index: &j, lanes };
         let each = |stmt: TokenStream| {
             if lanes {
-                quote!(for __l in 0..#width { let __jj = __j + __l; #stmt })
+                lane_loop(&width, quote!(let __jj = __j + __l; #stmt))
             } else {
                 stmt
             }
@@ -1244,26 +1244,28 @@ fn emit_pass(
                     // at their latency). The same for the minimum.
                     let low = min_ident(r);
                     let (hi, low_hi) = (second_half(&acc), second_half(&low));
-                    stmts.push(quote! {
-                        for __l in 0..#rt::LANES {
+                    stmts.push(lane_loop(
+                        &quote!(#rt::LANES),
+                        quote! {
                             let __jj = __j + __l;
                             #acc.max(__l, #first);
                             #low.min(__l, #first);
                             let __jj = __j + #rt::LANES + __l;
                             #hi.max(__l, #second);
                             #low_hi.min(__l, #second);
-                        }
-                    });
+                        },
+                    ));
                     continue;
                 }
-                stmts.push(quote! {
-                    for __l in 0..#rt::LANES {
+                stmts.push(lane_loop(
+                    &quote!(#rt::LANES),
+                    quote! {
                         let __jj = __j + __l;
                         #acc.#method(__l, #first);
                         let __jj = __j + #rt::LANES + __l;
                         #acc.#method(__l, #second);
-                    }
-                });
+                    },
+                ));
             } else {
                 let v = element_ref(g, x, idents, at)?;
                 stmts.push(each(quote!(#acc.#method(#lane, #v);)));
@@ -1488,6 +1490,22 @@ fn pass_labels(g: &Graph, pass: &Pass, idents: &[Ident]) -> Vec<Ident> {
         .into_iter()
         .map(|y| label_ident(&idents[y.0 as usize]))
         .collect()
+}
+
+/// `body` for each lane `__l` below `width` (a constant of at least 1), as
+/// a loop whose test is at its end: LLVM then has no loop to rotate, a pass
+/// whose cost grows with the loops times the function's size.
+pub(crate) fn lane_loop(width: &TokenStream, body: TokenStream) -> TokenStream {
+    quote! {{
+        let mut __l = 0usize;
+        loop {
+            #body
+            __l += 1;
+            if __l == #width {
+                break;
+            }
+        }
+    }}
 }
 
 /// The width of the row kernel's chunks: `LANES` elements, or two `LANES`

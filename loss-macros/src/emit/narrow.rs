@@ -23,7 +23,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{
-    block_ident, dim_ident, fast_expr, grad_ident, internal, label_ident, leaf_or_named,
+    block_ident, dim_ident, fast_expr, grad_ident, internal, label_ident, lane_loop, leaf_or_named,
     pass_writes, rt, used_inputs, Program, Result, Site,
 };
 use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
@@ -139,11 +139,10 @@ pub(super) fn group(
             Step::Scalar(n) => {
                 let id = format_ident!("__s{}", n.0);
                 let e = fast_expr(g, *n, idents, Site::Rows { column: false })?;
+                let fill = lane_loop(&quote!(#rt::LANES), quote!(#id[__l] = #e;));
                 body.push(quote! {
                     let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES];
-                    for __l in 0..#rt::LANES {
-                        #id[__l] = #e;
-                    }
+                    #fill
                 });
             }
             Step::Pass(pass) => {
@@ -176,7 +175,7 @@ fn emit_pass(
     let dim = dim_ident(pass.dim);
     let site = Site::Rows { column: true };
     let zero = quote!(<F as ::loss_core::Float>::ZERO);
-    let each = |stmt: TokenStream| quote!(for __l in 0..#rt::LANES { #stmt });
+    let each = |stmt: TokenStream| lane_loop(&quote!(#rt::LANES), stmt);
     let mut init = Vec::new();
     let mut done = Vec::new();
     let mut stmts = Vec::new();
