@@ -1101,6 +1101,9 @@ fn emit_pass(
         for &e in &pass.elements {
             let id = format_ident!("__e{}", e.0);
             let load = pass.loads.iter().find(|&&(n, _)| n == e);
+            if load.is_none() && is_leaf(g, e) {
+                continue;
+            }
             let x = match load {
                 Some(&(_, slot)) => {
                     let row = slot_row_ident(slot, idents);
@@ -1466,14 +1469,24 @@ fn chosen_by_label(g: &Graph, pass: &Pass, e: NodeId) -> Option<InputId> {
     if pass.loads.iter().any(|&(n, _)| n == e) {
         return None;
     }
-    let onehot = match g.op(e) {
-        Op::Select(c, ..) => c,
-        _ => e,
-    };
-    match g.op(onehot) {
-        Op::OneHot(y) => Some(y),
+    match g.op(e) {
+        Op::Select(c, ..) => match g.op(c) {
+            Op::OneHot(y) => Some(y),
+            _ => None,
+        },
         _ => None,
     }
+}
+
+/// Whether `n` is a leaf: a constant, an input, a dim's length or a
+/// one-hot row. Its users name it in place (see `leaf_or_named`), so a pass
+/// computes no array for it: an array nobody reads still costs the
+/// compiler its checks and LLVM its loop.
+fn is_leaf(g: &Graph, n: NodeId) -> bool {
+    matches!(
+        g.op(n),
+        Op::Const(_) | Op::Input(_) | Op::DimLen(_) | Op::OneHot(_)
+    )
 }
 
 /// The labels by which `pass` chooses elements, each once.

@@ -23,8 +23,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{
-    block_ident, dim_ident, fast_expr, grad_ident, internal, label_ident, lane_loop, leaf_or_named,
-    pass_writes, rt, used_inputs, Program, Result, Site,
+    block_ident, dim_ident, fast_expr, grad_ident, internal, is_leaf, label_ident, lane_loop,
+    leaf_or_named, pass_writes, rt, used_inputs, Program, Result, Site,
 };
 use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
 use crate::schedule::{Pass, Schedule, Slot, Step};
@@ -184,7 +184,11 @@ fn emit_pass(
     let mut in_order = Vec::new();
     for &e in &pass.elements {
         let id = format_ident!("__e{}", e.0);
-        let x = match pass.loads.iter().find(|&&(n, _)| n == e) {
+        let load = pass.loads.iter().find(|&&(n, _)| n == e);
+        if load.is_none() && is_leaf(g, e) {
+            continue;
+        }
+        let x = match load {
             Some(&(_, slot)) => {
                 let columns = slot_columns_ident(slot, idents);
                 quote!(#columns[__j][__l])
