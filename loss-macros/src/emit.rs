@@ -1092,7 +1092,8 @@ fn emit_pass(
         let at = Elem { index: &j, lanes };
         let each = |stmt: TokenStream| {
             if lanes {
-                lane_loop(&width, quote!(let __jj = __j + __l; #stmt))
+                let jj = index_in_row(&stmt, quote!(__j + __l));
+                lane_loop(&width, quote!(#jj #stmt))
             } else {
                 stmt
             }
@@ -1169,12 +1170,17 @@ fn emit_pass(
                     _ => None,
                 };
                 if let (Some((function, operands, row_test)), None) = (in_lanes, load) {
-                    // Each operand an array of its own: a scalar repeated,
-                    // or filled by a loop of its own (one loop filling both
+                    // Each operand as an array of the chunk's width: the
+                    // chunk of an input row or the array of a node as they
+                    // are, anything else (a scalar repeated, a constant)
+                    // filled by a loop of its own (one loop filling both
                     // cost distillation 10-20 % at 1024x1000).
-                    let lanes_of = |n: NodeId, name: Ident| -> Result<TokenStream> {
+                    let lanes_of = |n: NodeId, name: Ident| -> Result<(TokenStream, TokenStream)> {
+                        if let Some(array) = chunk_array(g, n, idents) {
+                            return Ok((quote!(), array));
+                        }
                         let v = element_ref(g, n, idents, at)?;
-                        Ok(if g.shape(n) == Shape::Scalar {
+                        let fill = if g.shape(n) == Shape::Scalar {
                             quote!(let #name = [#v; #width];)
                         } else {
                             let fill = each(quote!(#name[__l] = #v;));
@@ -1182,16 +1188,19 @@ fn emit_pass(
                                 let mut #name = [<F as ::loss_core::Float>::ZERO; #width];
                                 #fill
                             }
-                        })
+                        };
+                        Ok((fill, quote!(&#name)))
                     };
-                    let names = &[format_ident!("__a"), format_ident!("__b")][..operands.len()];
-                    let fills = operands
+                    let names = [format_ident!("__a"), format_ident!("__b")];
+                    let (fills, arrays): (Vec<_>, Vec<_>) = operands
                         .iter()
                         .zip(names)
-                        .map(|(&n, name)| lanes_of(n, name.clone()))
-                        .collect::<Result<Vec<_>>>()?;
+                        .map(|(&n, name)| lanes_of(n, name))
+                        .collect::<Result<Vec<_>>>()?
+                        .into_iter()
+                        .unzip();
                     let mut call =
-                        quote!(#rt::#function::<__M, F, { #width }>(#(&#names),* #row_test));
+                        quote!(#rt::#function::<__M, F, { #width }>(#(#arrays),* #row_test));
                     if may_be_wide {
                         call = quote!(#rt::whole_lanes::<__M, F, { #width }>(#call, __wide));
                     }
@@ -1239,6 +1248,8 @@ fn emit_pass(
                         lanes,
                     },
                 )?;
+                let jj_first = index_in_row(&first, quote!(__j + __l));
+                let jj_second = index_in_row(&second, quote!(__j + #rt::LANES + __l));
                 if kind == Reduction::ShiftMax {
                     // A shift's maximum does not depend on the order
                     // (`finite_or_zero` makes a zero `+0`): the second half
@@ -1250,10 +1261,10 @@ fn emit_pass(
                     stmts.push(lane_loop(
                         &quote!(#rt::LANES),
                         quote! {
-                            let __jj = __j + __l;
+                            #jj_first
                             #acc.max(__l, #first);
                             #low.min(__l, #first);
-                            let __jj = __j + #rt::LANES + __l;
+                            #jj_second
                             #hi.max(__l, #second);
                             #low_hi.min(__l, #second);
                         },
@@ -1263,9 +1274,9 @@ fn emit_pass(
                 stmts.push(lane_loop(
                     &quote!(#rt::LANES),
                     quote! {
-                        let __jj = __j + __l;
+                        #jj_first
                         #acc.#method(__l, #first);
-                        let __jj = __j + #rt::LANES + __l;
+                        #jj_second
                         #acc.#method(__l, #second);
                     },
                 ));
@@ -1475,6 +1486,43 @@ fn chosen_by_label(g: &Graph, pass: &Pass, e: NodeId) -> Option<InputId> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// `let __jj = index;`, the element's index in its row, where `stmt` reads
+/// it (a one-hot named in place does); else nothing.
+fn index_in_row(stmt: &TokenStream, index: TokenStream) -> TokenStream {
+    fn mentions(tokens: &TokenStream) -> bool {
+        tokens.clone().into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "__jj",
+            proc_macro2::TokenTree::Group(g) => mentions(&g.stream()),
+            _ => false,
+        })
+    }
+    if mentions(stmt) {
+        quote!(let __jj = #index;)
+    } else {
+        quote!()
+    }
+}
+
+/// A reference to the array of `n` in a chunk, where it has one: an input
+/// row's chunk (a vector or weights), or a node's own array.
+fn chunk_array(g: &Graph, n: NodeId, idents: &[Ident]) -> Option<TokenStream> {
+    match g.op(n) {
+        Op::Input(i) => {
+            let ident = &idents[i.0 as usize];
+            match g.inputs[i.0 as usize].kind {
+                InputKind::Vector(_) => Some(row_ident(ident).to_token_stream()),
+                InputKind::Weights(_) => Some(ident.to_token_stream()),
+                _ => None,
+            }
+        }
+        _ if is_leaf(g, n) || g.shape(n) == Shape::Scalar => None,
+        _ => {
+            let id = format_ident!("__e{}", n.0);
+            Some(quote!(&#id))
+        }
     }
 }
 
@@ -2391,8 +2439,47 @@ mod tests {
             "{first}"
         );
         let second = code(passes[1]);
-        let call = quote!((&__a, &__b, #in_range));
+        // The input's chunk as it is, the shift repeated.
+        let call = quote!((__z_row, &__b, #in_range));
         assert!(second.contains(&call.to_string()), "{second}");
+    }
+
+    /// A leaf gets no array of its own: its users name it in place (the
+    /// input's chunk, the one-hot's compare). A lane loop binds `__jj`, the
+    /// element's index in its row, only where a one-hot reads it.
+    #[test]
+    fn leaves_take_no_array_and_lanes_bind_the_index_only_where_read() {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let onehot = g.intern(Op::OneHot(InputId(1)));
+        let two = g.intern(Op::Const(2f64.to_bits()));
+        let scaled = g.intern(Op::Binary(Binary::Mul, z, two));
+        let picked = g.intern(Op::Binary(Binary::Mul, onehot, scaled));
+        let plain = g.intern(Op::Reduce(Reduction::Sum, scaled));
+        let chosen = g.intern(Op::Reduce(Reduction::Sum, picked));
+        let plan = schedule(&g, &[Output::Scalar(plain), Output::Scalar(chosen)], 0);
+        let code: String = plan
+            .passes()
+            .map(|pass| {
+                emit_pass(&g, pass, &[], &idents, true, &quote!())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        for leaf in [z, onehot, two] {
+            let array = format!("__e{} :", leaf.0);
+            assert!(!code.contains(&array), "{array} in {code}");
+        }
+        for node in [scaled, picked] {
+            let array = format!("__e{} :", node.0);
+            assert!(code.contains(&array), "no {array} in {code}");
+        }
+        // The chunks of two `LANES` and of one, and the tail: one binding
+        // each, in the statement of the one-hot's product alone.
+        assert_eq!(code.matches("let __jj").count(), 3, "{code}");
+        let bound = format!("let __jj = __j + __l ; __e{} [__l] =", picked.0);
+        assert_eq!(code.matches(&bound).count(), 2, "{code}");
     }
 
     /// `ln x`, `ln(1 + x)` and `x ln x` of a chunk take one range test of
@@ -2422,7 +2509,7 @@ mod tests {
         for function in ["ln_lanes", "log1p_lanes", "xlogx_lanes"] {
             let function = format_ident!("{}", function);
             let call = quote! {
-                ::loss_core::__private::#function::<__M, F, { ::loss_core::__private::LANES }>(&__a)
+                ::loss_core::__private::#function::<__M, F, { ::loss_core::__private::LANES }>(__z_row)
             };
             let call = call.to_string();
             assert!(code.contains(&call), "{call} in {code}");
