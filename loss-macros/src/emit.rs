@@ -2444,6 +2444,20 @@ mod tests {
         assert!(second.contains(&call.to_string()), "{second}");
     }
 
+    /// The row kernel's passes for the scalar outputs `roots` of `g`, as
+    /// text.
+    fn row_kernel_passes(g: &Graph, roots: &[NodeId], idents: &[Ident]) -> String {
+        let outputs: Vec<Output> = roots.iter().map(|&r| Output::Scalar(r)).collect();
+        schedule(g, &outputs, 0)
+            .passes()
+            .map(|pass| {
+                emit_pass(g, pass, &[], idents, true, &quote!())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
     /// A leaf gets no array of its own: its users name it in place (the
     /// input's chunk, the one-hot's compare). A lane loop binds `__jj`, the
     /// element's index in its row, only where a one-hot reads it.
@@ -2458,15 +2472,7 @@ mod tests {
         let picked = g.intern(Op::Binary(Binary::Mul, onehot, scaled));
         let plain = g.intern(Op::Reduce(Reduction::Sum, scaled));
         let chosen = g.intern(Op::Reduce(Reduction::Sum, picked));
-        let plan = schedule(&g, &[Output::Scalar(plain), Output::Scalar(chosen)], 0);
-        let code: String = plan
-            .passes()
-            .map(|pass| {
-                emit_pass(&g, pass, &[], &idents, true, &quote!())
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let code = row_kernel_passes(&g, &[plain, chosen], &idents);
         for leaf in [z, onehot, two] {
             let array = format!("__e{} :", leaf.0);
             assert!(!code.contains(&array), "{array} in {code}");
@@ -2497,15 +2503,7 @@ mod tests {
         let all = g.intern(Op::Binary(Binary::Add, both, entropy));
         let total = g.intern(Op::Reduce(Reduction::Sum, all));
         let (g, roots) = crate::rewrite::expand(&g, &[total]);
-        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
-        let code: String = plan
-            .passes()
-            .map(|pass| {
-                emit_pass(&g, pass, &[], &idents, true, &quote!())
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let code = row_kernel_passes(&g, &roots, &idents);
         for function in ["ln_lanes", "log1p_lanes", "xlogx_lanes"] {
             let function = format_ident!("{}", function);
             let call = quote! {
