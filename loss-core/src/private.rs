@@ -904,7 +904,7 @@ fn all_within<F: Float, const N: usize>(x: &[F; N], (lo, hi): (F, F)) -> bool {
 /// kernel holds thousands of short loops over lanes (the generated code
 /// writes its own the same way, see `lane_loop` in `loss-macros`).
 #[inline(always)]
-pub fn each_lane<const N: usize>(mut f: impl FnMut(usize)) {
+fn each_lane<const N: usize>(mut f: impl FnMut(usize)) {
     if N == 0 {
         return;
     }
