@@ -25,6 +25,13 @@ loss! {
     fn smoothed_ce_of_difference(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>) {
         label_smoothed_cross_entropy(a - b, y, 0.1)
     }
+
+    /// `exp(t)` times and over `t + 1`: the terms of `exp(t) - t - 1` are
+    /// there, but in a product and a quotient, which the rule for
+    /// `expm1mx` must leave alone.
+    fn exp_and_linear(#[grad] t: Vector<D>) {
+        sum(exp(t) * (t + 1.0)) + sum(exp(t) / (1.0 + t))
+    }
 }
 
 #[test]
@@ -167,4 +174,24 @@ fn a_weighted_huber_gradient_keeps_f32_accuracy_at_values_of_1e4() {
             -want
         );
     }
+}
+
+#[test]
+fn a_product_and_a_quotient_with_exp_keep_their_factors() {
+    let (n, d) = (2, 7);
+    let t: Vec<f64> = Rng::new(13).vec(n * d, -0.9, 2.0);
+    let mut g = vec![f64::NAN; n * d];
+    let v = exp_and_linear::value_and_grad(Rows::new(&t, n, d), &mut g).unwrap();
+    let exact = t
+        .iter()
+        .map(|&x| x.exp() * (x + 1.0) + x.exp() / (1.0 + x))
+        .sum::<f64>()
+        / n as f64;
+    assert!((v - exact).abs() <= 1e-13 * exact.abs(), "{v} vs {exact}");
+    // d/dt e^t (t + 1) = e^t (t + 2); d/dt e^t / (1 + t) = e^t t / (1 + t)^2.
+    let want: Vec<f64> = t
+        .iter()
+        .map(|&x| (x.exp() * (x + 2.0) + x.exp() * x / ((1.0 + x) * (1.0 + x))) / n as f64)
+        .collect();
+    assert!(max_relative_error(&g, &want) < 1e-13, "{g:?} vs {want:?}");
 }

@@ -186,6 +186,9 @@ fn signed_terms(g: &Graph, n: NodeId, positive: bool, out: &mut Vec<(bool, NodeI
 /// `a = 0` the three cancel to `a^2 / 2`, which `expm1mx` keeps to the last
 /// bit (a VAE's `1 + lv - mu^2 - exp(lv)`).
 fn exp_minus_one_minus_x(g: &mut Graph, b: Binary, x: NodeId, y: NodeId) -> Option<NodeId> {
+    if !matches!(b, Binary::Add | Binary::Sub) {
+        return None;
+    }
     let mut terms = Vec::new();
     signed_terms(g, x, true, &mut terms);
     signed_terms(g, y, b == Binary::Add, &mut terms);
@@ -1243,6 +1246,23 @@ mod tests {
         assert_eq!(g2.display(r[0]).to_string(), "-z - expm1mx(t)");
         assert_eq!(g2.display(r[1]).to_string(), "expm1mx(t)");
         assert_eq!(g2.display(r[2]).to_string(), "expm1(t) - z");
+    }
+
+    #[test]
+    fn a_product_or_quotient_with_exp_keeps_its_factors() {
+        // `exp(t) * (t + 1)` holds the terms of `exp(t) - t - 1` once the
+        // signs of a sum are read into it: only a sum or a difference takes
+        // the rule.
+        let mut g = sample_graph();
+        let t = input(&mut g, 2);
+        let one = g.constant_node(1.0);
+        let e = g.intern(Op::Unary(Unary::Exp, t));
+        let t1 = g.intern(Op::Binary(Binary::Add, t, one));
+        let product = g.intern(Op::Binary(Binary::Mul, e, t1));
+        let quotient = g.intern(Op::Binary(Binary::Div, e, t1));
+        let (g2, r) = simplify(&g, &[product, quotient]);
+        assert_eq!(g2.display(r[0]).to_string(), "exp(t) * (t + 1.0)");
+        assert_eq!(g2.display(r[1]).to_string(), "exp(t) / (t + 1.0)");
     }
 
     #[test]
