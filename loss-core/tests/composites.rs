@@ -127,6 +127,30 @@ fn ref_vae(
 
 const SHAPES: &[(usize, usize)] = &[(1, 1), (1, 7), (5, 1), (8, 10), (3, 1000), (17, 33)];
 
+/// The VAE's value and its gradients with respect to the logits, `mu` and
+/// `lv`, over `n` rows of `d` pixels and `k` latents.
+fn vae_value_and_grads<F: loss_core::Float>(
+    (xl, x, mu, lv): (&[F], &[F], &[F], &[F]),
+    (n, d, k): (usize, usize, usize),
+) -> (F, Vec<F>, Vec<F>, Vec<F>) {
+    let (mut gx, mut gm, mut gl) = (
+        vec![F::ZERO; n * d],
+        vec![F::ZERO; n * k],
+        vec![F::ZERO; n * k],
+    );
+    let v = vae::value_and_grad(
+        Rows::new(xl, n, d),
+        Rows::new(x, n, d),
+        Rows::new(mu, n, k),
+        Rows::new(lv, n, k),
+        &mut gx,
+        &mut gm,
+        &mut gl,
+    )
+    .unwrap();
+    (v, gx, gm, gl)
+}
+
 #[test]
 fn weighted_ce_kl_matches_the_formula_and_finite_differences() {
     let mut rng = Rng::new(1);
@@ -275,17 +299,7 @@ fn gradients_match_central_differences() {
         .unwrap()
     };
     let point: Vec<f64> = xl.iter().chain(&mu).chain(&lv).copied().collect();
-    let (mut gx, mut gm, mut gl) = (vec![0.0; n * d], vec![0.0; n * k], vec![0.0; n * k]);
-    vae::value_and_grad(
-        Rows::new(&xl, n, d),
-        Rows::new(&x, n, d),
-        Rows::new(&mu, n, k),
-        Rows::new(&lv, n, k),
-        &mut gx,
-        &mut gm,
-        &mut gl,
-    )
-    .unwrap();
+    let (_, gx, gm, gl) = vae_value_and_grads((&xl, &x, &mu, &lv), (n, d, k));
     let g: Vec<f64> = gx.iter().chain(&gm).chain(&gl).copied().collect();
     let fd: Vec<f64> = (0..point.len())
         .map(|k| central_difference(&split, &point, k))
@@ -353,17 +367,7 @@ fn vae_matches_the_formula() {
         let x = rng.vec(n * d, 0.0, 1.0);
         let mu = rng.vec(n * k, -3.0, 3.0);
         let lv = rng.vec(n * k, -5.0, 2.0);
-        let (mut gx, mut gm, mut gl) = (vec![0.0; n * d], vec![0.0; n * k], vec![0.0; n * k]);
-        let v = vae::value_and_grad(
-            Rows::new(&xl, n, d),
-            Rows::new(&x, n, d),
-            Rows::new(&mu, n, k),
-            Rows::new(&lv, n, k),
-            &mut gx,
-            &mut gm,
-            &mut gl,
-        )
-        .unwrap();
+        let (v, gx, gm, gl) = vae_value_and_grads((&xl, &x, &mu, &lv), (n, d, k));
         let (rv, rx, rm, rl) = ref_vae(&xl, &x, &mu, &lv, d, k);
         assert!((v - rv).abs() <= 1e-12 * rv.abs(), "{v} vs {rv}");
         assert!(max_relative_error(&gx, &rx) < 1e-13);
@@ -384,18 +388,8 @@ fn the_gaussian_kl_keeps_its_accuracy_where_lv_is_near_0() {
         let (n, d, k) = (1, 2, lv64.len());
         let lv: Vec<F> = lv64.iter().map(|&x| from(x)).collect();
         let (xl, x, mu) = (vec![from(40.0); d], vec![F::ONE; d], vec![F::ZERO; k]);
-        let (mut gx, mut gm, mut gl) = (vec![F::ZERO; d], vec![F::ZERO; k], vec![F::ZERO; k]);
-        let v = vae::value_and_grad(
-            Rows::new(&xl, n, d),
-            Rows::new(&x, n, d),
-            Rows::new(&mu, n, k),
-            Rows::new(&lv, n, k),
-            &mut gx,
-            &mut gm,
-            &mut gl,
-        )
-        .unwrap()
-        .to_f64();
+        let (v, _, _, gl) = vae_value_and_grads((&xl, &x, &mu, &lv), (n, d, k));
+        let v = v.to_f64();
         // e^l - 1 - l by its series, for the numbers F holds.
         let expm1mx = |l: f64| {
             (2..12)

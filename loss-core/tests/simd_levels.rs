@@ -51,17 +51,7 @@ fn levels_agree(n: usize, c: usize, agreeing: bool) {
     };
     let run = |level: Option<Level>| {
         simd::set_max_level(level);
-        let mut g = vec![0.0_f32; n * c];
-        let v = distill::value_and_grad(
-            Rows::new(&s, n, c),
-            Rows::new(&t, n, c),
-            &y,
-            0.3,
-            0.7,
-            4.0,
-            &mut g[..],
-        )
-        .unwrap();
+        let (v, g) = distillation(&s, &t, &y, c);
         let (d, k) = (c, 5.min(c));
         let mu: Vec<f64> = rng_vec(n * k);
         let (mut gx, mut gm, mut gl) = (vec![0.0; n * d], vec![0.0; n * k], vec![0.0; n * k]);
@@ -126,17 +116,7 @@ fn levels_agree(n: usize, c: usize, agreeing: bool) {
             s.iter().map(|&x| f64::from(x)).collect(),
             t.iter().map(|&x| f64::from(x)).collect(),
         );
-        let mut exact = vec![0.0; n * c];
-        distill::value_and_grad(
-            Rows::new(&s64, n, c),
-            Rows::new(&t64, n, c),
-            &y,
-            0.3,
-            0.7,
-            4.0,
-            &mut exact[..],
-        )
-        .unwrap();
+        let (_, exact) = distillation(&s64, &t64, &y, c);
         let exact: Vec<u64> = exact.iter().map(|x| x.to_bits()).collect();
         for (level, got) in [("baseline", &baseline.1), ("AVX2", &avx2.1)] {
             let got: Vec<u64> = g(got).iter().map(|&x| f32_of(x).to_bits()).collect();
@@ -146,6 +126,24 @@ fn levels_agree(n: usize, c: usize, agreeing: bool) {
             );
         }
     }
+}
+
+/// Distillation's value and gradient (α = 0.3, β = 0.7, T = 4) over rows
+/// of `c` logits.
+fn distillation<F: loss_core::Float>(s: &[F], t: &[F], y: &[usize], c: usize) -> (F, Vec<F>) {
+    let n = y.len();
+    let mut g = vec![F::ZERO; n * c];
+    let v = distill::value_and_grad(
+        Rows::new(s, n, c),
+        Rows::new(t, n, c),
+        y,
+        F::from_f64(0.3),
+        F::from_f64(0.7),
+        F::from_f64(4.0),
+        &mut g[..],
+    )
+    .unwrap();
+    (v, g)
 }
 
 fn rng_vec(len: usize) -> Vec<f64> {

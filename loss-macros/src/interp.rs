@@ -62,7 +62,6 @@ fn label(args: &[Arg], i: crate::ir::InputId) -> usize {
     }
 }
 
-/// `x` rounded to `F`.
 /// `e^x - 1 - x`: its series term by term below `|x| = 1/2` (no
 /// cancellation), `expm1(x) - x` above (a cancellation of at most 4.4).
 fn expm1mx<F: Float>(x: F) -> F {
@@ -82,6 +81,7 @@ fn expm1mx<F: Float>(x: F) -> F {
     sum
 }
 
+/// `x` rounded to `F`.
 fn real<F: Float>(x: f64) -> F {
     F::from(x).expect("every float converts")
 }
