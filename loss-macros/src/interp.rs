@@ -257,7 +257,7 @@ mod tests {
             };
         }
         let d = depth - 1;
-        match rng.below(16) {
+        match rng.below(19) {
             0 => format!("({} + {})", scalar(rng, d), scalar(rng, d)),
             1 => format!("({} - {})", scalar(rng, d), scalar(rng, d)),
             2 => format!("({} * {})", scalar(rng, d), scalar(rng, d)),
@@ -273,7 +273,82 @@ mod tests {
             12 => format!("cross_entropy({}, y)", vector(rng, d)),
             13 => format!("log_softmax({})[y]", vector(rng, d)),
             14 => format!("sum(u * {})", scalar(rng, d)),
-            _ => format!("exp(tanh({}))", scalar(rng, d)),
+            15 => format!("exp(tanh({}))", scalar(rng, d)),
+            16 => {
+                let t = format!("tanh({})", scalar(rng, d));
+                near_exp_rule(rng, &t)
+            }
+            17 => {
+                let (x, y) = (scalar(rng, d), scalar(rng, d));
+                near_log_rule(rng, &x, &y)
+            }
+            _ => {
+                let (v, w) = (vector(rng, d), vector(rng, d));
+                near_softmax_rule(rng, &v, &w)
+            }
+        }
+    }
+
+    /// A scalar in the shape of the simplifier's rules on `exp(t)`, `|t| <
+    /// 1`: the shapes they rewrite (`expm1`, `expm1mx`, scaled or in
+    /// another order) and shapes next to them that they must leave alone (a
+    /// product or a quotient in place of the sum, another constant, another
+    /// sign, another scale). `exp(t) (t + 1)` once compiled to `expm1mx(t)`.
+    fn near_exp_rule(rng: &mut Rng, t: &str) -> String {
+        let e = format!("exp({t})");
+        match rng.below(12) {
+            0 => format!("({e} - 1.0)"),
+            1 => format!("({e} - 1.0 - {t})"),
+            2 => format!("(1.5 * {e} - 1.5 * {t} - 1.5)"),
+            3 => format!("(1.0 + {t} - {e})"),
+            4 => format!("(expm1({t}) - {t})"),
+            5 => format!("({e} * ({t} + 1.0))"),
+            6 => format!("({e} / (2.0 + {t}))"),
+            7 => format!("({e} - 1.0 + {t})"),
+            8 => format!("(2.0 * {e} - 1.0 - {t})"),
+            9 => format!("({e} - {t} - 2.0)"),
+            10 => format!("({e} - 1.0 - 2.0 * {t})"),
+            _ => format!("(ln({e}) + exp(ln(1.5 + {t})))"),
+        }
+    }
+
+    /// A scalar in the shape of the rules on logarithms of `1 + x`, of a
+    /// sigmoid and of `xlogy`, or next to them (`ln(2 + x)`, `ln(1 - x)`).
+    /// The sigmoids' arguments stay within 2 of 0: further out, `1 -
+    /// sigmoid(x)` cancels in the unoptimised program, whose differences
+    /// then stop being a reference for the rewritten one.
+    fn near_log_rule(rng: &mut Rng, x: &str, y: &str) -> String {
+        let (sx, sy) = (
+            format!("sigmoid(2.0 * tanh({x}))"),
+            format!("sigmoid(2.0 * tanh({y}))"),
+        );
+        match rng.below(10) {
+            0 => format!("ln(1.0 + {sx})"),
+            1 => format!("ln({sx} + 1.0)"),
+            2 => format!("ln(1.0 - {sx})"),
+            3 => format!("ln(2.0 + {sx})"),
+            4 => format!("ln({sx})"),
+            5 => format!("(1.0 - {sx})"),
+            6 => format!("log1p(-{sx})"),
+            7 => format!("log1p(exp(tanh({x})))"),
+            8 => format!("xlogy({sx}, {sy})"),
+            _ => format!("xlogy({sx}, exp(tanh({y})))"),
+        }
+    }
+
+    /// A scalar in the shape of the rules on softmaxes: the log of a
+    /// softmax, KL between two (a distillation's, with a temperature), the
+    /// cross-entropy against soft labels, whose gradients take the
+    /// cancellation-free `c - s softmax(x)` forms.
+    fn near_softmax_rule(rng: &mut Rng, v: &str, w: &str) -> String {
+        match rng.below(7) {
+            0 => format!("sum(ln(softmax({v})))"),
+            1 => format!("kl_div(softmax({v}), softmax({w}))"),
+            2 => format!("(t.powi(2) * kl_div(softmax({v} / 2.0), softmax({w} / 2.0)))"),
+            3 => format!("sum(-softmax({v}) * log_softmax({w}))"),
+            4 => format!("sum(softmax({v}) * ln(softmax({v})))"),
+            5 => format!("sum(xlogy(softmax({v}), softmax({w})))"),
+            _ => format!("sum(xlogy(softmax({v}), exp(tanh({w}))))"),
         }
     }
 
