@@ -251,7 +251,8 @@ mod tests {
             return match rng.below(5) {
                 0 => "s".into(),
                 1 => "t".into(),
-                2 => format!("{:.3}", rng.uniform(-2.0, 2.0)),
+                // In parentheses: `-1.000.powi(2)` is `-(1.000.powi(2))`.
+                2 => format!("({:.3})", rng.uniform(-2.0, 2.0)),
                 3 => "a[y]".into(),
                 _ => "b[y]".into(),
             };
