@@ -32,6 +32,13 @@ loss! {
     fn exp_and_linear(#[grad] t: Vector<D>) {
         sum(exp(t) * (t + 1.0)) + sum(exp(t) / (1.0 + t))
     }
+
+    /// A regression to the midpoint of two logit vectors beside a
+    /// cross-entropy: the gradient at `a` holds `b - 0.5 (a + b)` among
+    /// other terms.
+    fn midpoint_beside_cross_entropy(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>) {
+        mse(b, (a + b) / 2.0) + cross_entropy(a, y)
+    }
 }
 
 #[test]
@@ -194,4 +201,57 @@ fn a_product_and_a_quotient_with_exp_keep_their_factors() {
         .map(|&x| (x.exp() * (x + 2.0) + x.exp() * x / ((1.0 + x) * (1.0 + x))) / n as f64)
         .collect();
     assert!(max_relative_error(&g, &want) < 1e-13, "{g:?} vs {want:?}");
+}
+
+#[test]
+fn a_difference_scaled_by_a_half_keeps_f32_accuracy_at_values_of_1e4() {
+    // `a` and `b` near 1e4 on a grid, within ±4 of each other: `a + b`, its
+    // half and `b` minus that are exact in f32. With `c = 1 / (C N)`, the
+    // gradient at `a` is `-c (b - 0.5 (a + b)) + (softmax(a) - onehot(y)) /
+    // N`. Split as `(0.5 c) (a + b) - c b` (`factor` before the tenth fix
+    // in docs/verify.md), both products round at 1e4 before they cancel:
+    // about 1e-4 lost.
+    let mut rng = Rng::new(29);
+    let (n, c) = (3, 11);
+    let a64 = on_grid(&mut rng, n * c, 1e4, 4.0);
+    let b64: Vec<f64> = a64
+        .iter()
+        .zip(on_grid(&mut rng, n * c, 0.0, 4.0))
+        .map(|(&x, e)| x + e)
+        .collect();
+    let labels = rng.labels(n, c);
+    let a: Vec<f32> = a64.iter().map(|&v| v as f32).collect();
+    let b: Vec<f32> = b64.iter().map(|&v| v as f32).collect();
+    let (mut ga, mut gb) = (vec![0.0_f32; n * c], vec![0.0_f32; n * c]);
+    midpoint_beside_cross_entropy::value_and_grad(
+        Rows::new(&a, n, c),
+        Rows::new(&b, n, c),
+        &labels,
+        &mut ga,
+        &mut gb,
+    )
+    .unwrap();
+    let scale = 1.0 / (c * n) as f64;
+    for (i, &y) in labels.iter().enumerate() {
+        let row = i * c..(i + 1) * c;
+        let lse = logsumexp(&a64[row.clone()]);
+        for (j, k) in row.enumerate() {
+            let half_gap = b64[k] - 0.5 * (a64[k] + b64[k]);
+            let softmax = (a64[k] - lse).exp() - f64::from(u8::from(j == y));
+            let want_a = -scale * half_gap + softmax / n as f64;
+            let want_b = scale * half_gap;
+            // A few roundings of numbers no larger than the terms.
+            let tolerance =
+                8.0 * f64::from(f32::EPSILON) * (scale * half_gap.abs() + 1.0 / n as f64);
+            let (got_a, got_b) = (f64::from(ga[k]), f64::from(gb[k]));
+            assert!(
+                (got_a - want_a).abs() <= tolerance,
+                "a {k}: {got_a} vs {want_a}"
+            );
+            assert!(
+                (got_b - want_b).abs() <= tolerance,
+                "b {k}: {got_b} vs {want_b}"
+            );
+        }
+    }
 }

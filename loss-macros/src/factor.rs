@@ -27,7 +27,7 @@
 //! from the formula's order of operations (`docs/dsl.md`).
 
 use crate::ir::{Binary, Graph, NodeId, Op, Reduction, Shape, Unary};
-use crate::rewrite::{build, rebuild};
+use crate::rewrite::{build, is_power_of_two, rebuild};
 
 /// One product: `sign * scalars... * vectors...`, each list sorted.
 #[derive(Clone, Debug, PartialEq)]
@@ -162,14 +162,19 @@ fn terms(g: &Graph, v: NodeId) -> Option<Vec<Term>> {
 }
 
 /// `terms`, or `v` whole where every term is a bare vector (`a - b`, `a +
-/// b - c`): their sum is exact where they nearly cancel, and a coefficient
-/// multiplied into each (`c a - c b`) would round the large products
-/// before they cancel (the gradient of `huber(a, b, 1)` at `a`, `b` near
-/// 1e4 lost 6e-4).
+/// b - c`), or one scaled by a power of two (`b - 0.5 (a + b)`): their sum
+/// is exact where they nearly cancel, and a coefficient multiplied into
+/// each (`c a - c b`) would round the large products before they cancel
+/// (the gradient of `huber(a, b, 1)` at `a`, `b` near 1e4 lost 6e-4, that
+/// of `mse(b, (a + b) / 2)` beside a cross-entropy 1e-4).
 fn whole_if_bare(g: &Graph, terms: Vec<Term>, v: NodeId) -> Vec<Term> {
+    let exact_scale = |s: &NodeId| match g.op(*s) {
+        Op::Const(bits) => is_power_of_two(f64::from_bits(bits)),
+        _ => false,
+    };
     if terms
         .iter()
-        .all(|t| t.scalars.is_empty() && t.vectors.len() == 1)
+        .all(|t| t.scalars.iter().all(exact_scale) && t.vectors.len() == 1)
     {
         vec![atom(g, v)]
     } else {
@@ -513,5 +518,29 @@ mod tests {
         let (f, roots) = factor(&g, &[value, grad]);
         let text = f.display(roots[1]).to_string();
         assert!(text.contains("q * (a - b)"), "{text}");
+    }
+
+    #[test]
+    fn a_difference_scaled_by_powers_of_two_stays_whole() {
+        // exp(a) - 0.5 (h (2 (a - 0.5 (a + b)))), the gradient of `mse(a, (a
+        // + b) / 2)` beside another term, nested as differentiation leaves
+        // it. `exp(a) - h a + (0.5 h) (a + b)` has fewer operations, but it
+        // rounds both products at the size of `a` before they cancel, where
+        // `a - 0.5 (a + b)` is exact when `a + b` is (f32 at `a`, `b` near
+        // 1e4 lost 1e-4).
+        let (mut g, [a, b, _, h, ..]) = graph();
+        let (half, two) = (g.constant_node(0.5), g.constant_node(2.0));
+        let ab = op(&mut g, Binary::Add, a, b);
+        let mid = op(&mut g, Binary::Mul, half, ab);
+        let d = op(&mut g, Binary::Sub, a, mid);
+        let d2 = op(&mut g, Binary::Mul, two, d);
+        let hd = op(&mut g, Binary::Mul, h, d2);
+        let scaled = op(&mut g, Binary::Mul, half, hd);
+        let e = g.intern(Op::Unary(Unary::Exp, a));
+        let grad = op(&mut g, Binary::Sub, e, scaled);
+        let value = g.constant_node(0.0);
+        let (f, roots) = factor(&g, &[value, grad]);
+        let text = f.display(roots[1]).to_string();
+        assert!(text.contains("(a - 0.5 * (a + b))"), "{text}");
     }
 }

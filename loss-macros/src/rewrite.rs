@@ -390,7 +390,8 @@ fn gated(g: &Graph, id: NodeId) -> Option<(NodeId, NodeId, bool)> {
     }
 }
 
-fn is_power_of_two(k: f64) -> bool {
+/// Whether multiplying by `k` is exact (barring overflow and underflow).
+pub(crate) fn is_power_of_two(k: f64) -> bool {
     let bits = k.abs().to_bits();
     k.is_normal() && bits & ((1u64 << 52) - 1) == 0
 }
