@@ -41,6 +41,20 @@ loss! {
     }
 }
 
+/// `x`, each number moved by at most `radius` on the grid of `on_grid`: a
+/// second vector near the first, every difference of the two exact.
+fn near_on_grid(rng: &mut Rng, x: &[f64], radius: f64) -> Vec<f64> {
+    x.iter()
+        .zip(on_grid(rng, x.len(), 0.0, radius))
+        .map(|(&x, e)| x + e)
+        .collect()
+}
+
+/// `x` in `f32`: exact for numbers on the grid of `on_grid` near 1e4.
+fn to_f32(x: &[f64]) -> Vec<f32> {
+    x.iter().map(|&v| v as f32).collect()
+}
+
 #[test]
 fn a_log_softmax_taken_apart_keeps_f32_accuracy_at_logits_of_1e4() {
     // Logits of ±1e4 on a grid (`on_grid`), so that `a - b` is exact in f32
@@ -52,8 +66,7 @@ fn a_log_softmax_taken_apart_keeps_f32_accuracy_at_logits_of_1e4() {
     let a64 = on_grid(&mut rng, n * c, 1e4, 4.0);
     let b64 = on_grid(&mut rng, n * c, -1e4, 4.0);
     let y = rng.labels(n, c);
-    let a: Vec<f32> = a64.iter().map(|&x| x as f32).collect();
-    let b: Vec<f32> = b64.iter().map(|&x| x as f32).collect();
+    let (a, b) = (to_f32(&a64), to_f32(&b64));
     let (mut ga, mut gb) = (vec![0.0_f32; n * c], vec![0.0_f32; n * c]);
     let close = |got: f32, want: f64, scale: f64| (f64::from(got) - want).abs() <= 2e-6 * scale;
 
@@ -148,15 +161,9 @@ fn a_weighted_huber_gradient_keeps_f32_accuracy_at_values_of_1e4() {
     let mut rng = Rng::new(13);
     let (n, d) = (4, 19);
     let x64 = on_grid(&mut rng, n * d, 1e4, 8.0);
-    let y64: Vec<f64> = x64
-        .iter()
-        .zip(on_grid(&mut rng, n * d, 0.0, 2.0))
-        .map(|(&x, e)| x + e)
-        .collect();
+    let y64 = near_on_grid(&mut rng, &x64, 2.0);
     let w64 = rng.vec(n, 0.1, 1.0);
-    let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
-    let y: Vec<f32> = y64.iter().map(|&v| v as f32).collect();
-    let w: Vec<f32> = w64.iter().map(|&v| v as f32).collect();
+    let (x, y, w) = (to_f32(&x64), to_f32(&y64), to_f32(&w64));
     let (mut gx, mut gy) = (vec![0.0_f32; n * d], vec![0.0_f32; n * d]);
     weighted_huber::value_and_grad(
         Rows::new(&x, n, d),
@@ -214,14 +221,9 @@ fn a_difference_scaled_by_a_half_keeps_f32_accuracy_at_values_of_1e4() {
     let mut rng = Rng::new(29);
     let (n, c) = (3, 11);
     let a64 = on_grid(&mut rng, n * c, 1e4, 4.0);
-    let b64: Vec<f64> = a64
-        .iter()
-        .zip(on_grid(&mut rng, n * c, 0.0, 4.0))
-        .map(|(&x, e)| x + e)
-        .collect();
+    let b64 = near_on_grid(&mut rng, &a64, 4.0);
     let labels = rng.labels(n, c);
-    let a: Vec<f32> = a64.iter().map(|&v| v as f32).collect();
-    let b: Vec<f32> = b64.iter().map(|&v| v as f32).collect();
+    let (a, b) = (to_f32(&a64), to_f32(&b64));
     let (mut ga, mut gb) = (vec![0.0_f32; n * c], vec![0.0_f32; n * c]);
     midpoint_beside_cross_entropy::value_and_grad(
         Rows::new(&a, n, c),
