@@ -239,6 +239,43 @@ mod tests {
         }
     }
 
+    /// How many random programs a differential test draws, from which seed,
+    /// and how deep they nest at most: the test's own choice, or
+    /// `LOSS_FUZZ_SEED`, `LOSS_FUZZ_PROGRAMS` and `LOSS_FUZZ_DEPTH`
+    /// (decimal, or hex after `0x`) for a longer run, e.g. `LOSS_FUZZ_SEED=0xcafe
+    /// LOSS_FUZZ_PROGRAMS=20000 LOSS_FUZZ_DEPTH=6 cargo test --release -p
+    /// loss-macros --lib random_programs`.
+    struct Runs {
+        seed: u64,
+        programs: usize,
+        depth: u64,
+    }
+
+    impl Runs {
+        fn from_env(seed: u64, programs: usize, depth: u64) -> Runs {
+            fn var<T: TryFrom<u64>>(name: &str) -> Option<T> {
+                let text = std::env::var(name).ok()?;
+                let number = match text.strip_prefix("0x") {
+                    Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                    None => text.parse().ok(),
+                };
+                let number = number.and_then(|n| T::try_from(n).ok());
+                assert!(number.is_some(), "{name}={text} is not a number");
+                number
+            }
+            let runs = Runs {
+                seed: var("LOSS_FUZZ_SEED").unwrap_or(seed),
+                programs: var("LOSS_FUZZ_PROGRAMS").unwrap_or(programs),
+                depth: var("LOSS_FUZZ_DEPTH").unwrap_or(depth).max(1),
+            };
+            println!(
+                "seed {:#x}, {} programs, depth up to {}",
+                runs.seed, runs.programs, runs.depth
+            );
+            runs
+        }
+    }
+
     /// The signature every random program shares.
     const SIGNATURE: &str =
         "#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>";
@@ -458,10 +495,11 @@ mod tests {
 
     #[test]
     fn random_programs_compile_to_what_they_say() {
-        let mut rng = Rng(0xd1ff);
+        let runs = Runs::from_env(0xd1ff, 1500, 4);
+        let mut rng = Rng(runs.seed);
         let (mut programs, mut points, mut skipped) = (0, 0, 0);
-        for _ in 0..1500 {
-            let depth = 1 + rng.below(4) as u32;
+        for _ in 0..runs.programs {
+            let depth = 1 + rng.below(runs.depth) as u32;
             let body = format!(
                 "{} + 0.0 * (s + t + a[y] + b[y] + sum(u))",
                 scalar(&mut rng, depth)
@@ -534,7 +572,10 @@ mod tests {
         println!(
             "{programs} random programs, {points} inputs checked, {skipped} skipped (non-finite)"
         );
-        assert!(points > 3000, "too few inputs were checked: {points}");
+        assert!(
+            points > 2 * runs.programs,
+            "too few inputs were checked: {points}"
+        );
     }
 
     /// Logits built from `a` and `b` by operations that are exact on the
@@ -696,10 +737,11 @@ mod tests {
     /// could not see it.
     #[test]
     fn shift_invariant_outputs_stay_accurate_in_f32_at_large_logits() {
-        let mut rng = Rng(0xf32);
+        let runs = Runs::from_env(0xf32, 1500, 2);
+        let mut rng = Rng(runs.seed);
         let (mut checked, mut skipped) = (0, 0);
-        for _ in 0..1500 {
-            let depth = rng.below(3) as u32;
+        for _ in 0..runs.programs {
+            let depth = rng.below(runs.depth + 1) as u32;
             let body = format!(
                 "{} + 0.0 * (s + t + a[y] + b[y] + sum(u))",
                 shift_invariant(&mut rng, depth)
@@ -753,6 +795,9 @@ mod tests {
             }
         }
         println!("{checked} shift-invariant outputs checked in f32, {skipped} inputs skipped");
-        assert!(checked > 3000, "too few outputs were checked: {checked}");
+        assert!(
+            checked > 2 * runs.programs,
+            "too few outputs were checked: {checked}"
+        );
     }
 }
