@@ -181,17 +181,14 @@ fn signed_terms(g: &Graph, n: NodeId, positive: bool, out: &mut Vec<(bool, NodeI
     }
 }
 
-/// `x ± y` where its terms hold `s e^a`, `-s a` and `-s` (or `s expm1(a)`
-/// and `-s a`): those as `s expm1mx(a)`, the other terms kept in order. Near
-/// `a = 0` the three cancel to `a^2 / 2`, which `expm1mx` keeps to the last
-/// bit (a VAE's `1 + lv - mu^2 - exp(lv)`).
-fn exp_minus_one_minus_x(g: &mut Graph, b: Binary, x: NodeId, y: NodeId) -> Option<NodeId> {
-    if !matches!(b, Binary::Add | Binary::Sub) {
-        return None;
-    }
+/// `x + y` (`x - y` unless `added`) where its terms hold `s e^a`, `-s a`
+/// and `-s` (or `s expm1(a)` and `-s a`): those as `s expm1mx(a)`, the other
+/// terms kept in order. Near `a = 0` the three cancel to `a^2 / 2`, which
+/// `expm1mx` keeps to the last bit (a VAE's `1 + lv - mu^2 - exp(lv)`).
+fn exp_minus_one_minus_x(g: &mut Graph, x: NodeId, y: NodeId, added: bool) -> Option<NodeId> {
     let mut terms = Vec::new();
     signed_terms(g, x, true, &mut terms);
-    signed_terms(g, y, b == Binary::Add, &mut terms);
+    signed_terms(g, y, added, &mut terms);
     // (index of the exponential, its argument, its sign, whether it is `expm1`)
     let (e, a, s, has_one) = terms
         .iter()
@@ -236,8 +233,12 @@ fn binary(
 ) -> NodeId {
     let (ox, oy) = (g.op(x), g.op(y));
     let zero_like = |g: &mut Graph| g.constant_node(0.0);
-    if let Some(n) = exp_minus_one_minus_x(g, b, x, y) {
-        return n;
+    // Only a sum holds the terms of `e^a - 1 - a` (a product or a quotient
+    // read as one once compiled `e^t (t + 1)` to `expm1mx(t)`).
+    if let Binary::Add | Binary::Sub = b {
+        if let Some(n) = exp_minus_one_minus_x(g, x, y, b == Binary::Add) {
+            return n;
+        }
     }
     match b {
         Binary::Add => match (cx, cy, ox, oy) {
