@@ -5,6 +5,10 @@
 //! unoptimised one (value) and its symbolic gradient against central
 //! differences of the unoptimised one; and, in `f32`, that an output the
 //! logits' shift by ±1e4 leaves unchanged stays as accurate as without it.
+//! Ten programs of the same grammar go further, into Rust: their
+//! declarations and the interpreter's values are a fixture
+//! (`loss-core/tests/emitted/`) against which `loss-core` runs the code the
+//! macro emits for them (`loss-core/tests/emitted_programs.rs`).
 
 use std::collections::HashMap;
 
@@ -799,5 +803,177 @@ mod tests {
             checked > 2 * runs.programs,
             "too few outputs were checked: {checked}"
         );
+    }
+
+    /// Where the emitted programs' files live: `loss-core/tests/emitted/`.
+    fn emitted_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../loss-core/tests/emitted")
+    }
+
+    /// How a point's inputs are drawn from its seed, the same in
+    /// `loss-core/tests/emitted_programs.rs` (`Point::draw`): `a` and `b`
+    /// uniform in ±3 (`n × c` each), a label per row, `s` in ±1.5 per row,
+    /// `t` in ±1.5, `u` in ±1 (`n × d`).
+    fn point_args(seed: u64, n: usize, c: usize, d: usize) -> (Vec<Vec<Arg>>, f64) {
+        let mut rng = Rng(seed);
+        let mut draw =
+            |len: usize, r: f64| -> Vec<f64> { (0..len).map(|_| rng.uniform(-r, r)).collect() };
+        let (a, b) = (draw(n * c, 3.0), draw(n * c, 3.0));
+        let y: Vec<usize> = (0..n).map(|_| rng.below(c as u64) as usize).collect();
+        let s: Vec<f64> = (0..n).map(|_| rng.uniform(-1.5, 1.5)).collect();
+        let t = rng.uniform(-1.5, 1.5);
+        let u: Vec<f64> = (0..n * d).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let rows = (0..n)
+            .map(|i| {
+                vec![
+                    Arg::Row(a[i * c..(i + 1) * c].to_vec()),
+                    Arg::Row(b[i * c..(i + 1) * c].to_vec()),
+                    Arg::Label(y[i]),
+                    Arg::Number(s[i]),
+                    Arg::Number(t),
+                    Arg::Row(u[i * d..(i + 1) * d].to_vec()),
+                ]
+            })
+            .collect();
+        // A check that both sides drew the same numbers.
+        let check = a.iter().chain(&b).chain(&u).sum::<f64>() + t;
+        (rows, check)
+    }
+
+    /// Random programs whose emitted Rust `loss-core` runs
+    /// (`loss-core/tests/emitted_programs.rs`), so that the code the macro
+    /// writes is under the differential test too, not only its graphs:
+    /// `emitted/programs.rs`, their declarations, and `emitted/values.txt`,
+    /// the unoptimised program's value (the interpreter's, summed over the
+    /// rows) at points of short rows (the narrow kernel) and long ones (the
+    /// row kernel, its chunks and tail).
+    ///
+    /// The test checks that the committed files are what it draws, within
+    /// 1e-12 for the values (the platform's `exp` and `ln` may differ in a
+    /// last bit); `LOSS_WRITE_FIXTURES=1` writes them instead, after a
+    /// change to the grammar.
+    #[test]
+    fn emitted_program_fixtures_are_the_interpreters() {
+        // Other programs, to run the emitted test on more of them: the
+        // `LOSS_FUZZ_*` variables with `LOSS_WRITE_FIXTURES=1` (then `git
+        // checkout loss-core/tests/emitted` to restore the suite's ten).
+        let write = std::env::var_os("LOSS_WRITE_FIXTURES").is_some();
+        let runs = match write {
+            true => Runs::from_env(0xe1e7, 10, 3),
+            false => Runs {
+                seed: 0xe1e7,
+                programs: 10,
+                depth: 3,
+            },
+        };
+        let mut rng = Rng(runs.seed);
+        let (mut declarations, mut bodies, mut values) =
+            (String::new(), String::new(), String::new());
+        let (mut arms, mut grad_arms) = (String::new(), String::new());
+        for k in 0..runs.programs {
+            // A scalar of the grammar plus a reduction of vectors, so that
+            // every program has passes over its rows.
+            let depth = 1 + rng.below(runs.depth) as u32;
+            let (v, w) = (vector(&mut rng, depth), vector(&mut rng, depth));
+            let rows = match rng.below(4) {
+                0 => format!("sum({v})"),
+                1 => format!("logsumexp({v})"),
+                2 => format!("cross_entropy({v}, y)"),
+                _ => near_softmax_rule(&mut rng, &v, &w),
+            };
+            let body = format!(
+                "{} + {rows} + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+                scalar(&mut rng, depth - 1)
+            );
+            let source = format!("fn f({SIGNATURE}) {{ {body} }}");
+            let Some((lowered, _)) = compile(&source, true) else {
+                panic!("does not compile: {source}")
+            };
+            declarations.push_str(&format!(
+                "    #[reduce(sum)]\n    pub fn p{k:02}({SIGNATURE}) {{\n        {body}\n    }}\n"
+            ));
+            bodies.push_str(&format!("    {body:?},\n"));
+            arms.push_str(&format!(
+                "        {k} => p{k:02}::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),\n"
+            ));
+            grad_arms.push_str(&format!(
+                "        {k} => p{k:02}::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), \
+                 &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),\n"
+            ));
+            // Two points in the narrow kernel's widths, two in the row
+            // kernel's; batches that fill a group of eight and leave one
+            // part-full.
+            let mut drawn = 0;
+            while drawn < 4 {
+                let c = match drawn {
+                    0 => 1 + rng.below(12) as usize,
+                    1 => 13 + rng.below(28) as usize,
+                    2 => 41 + rng.below(24) as usize,
+                    _ => 65 + rng.below(100) as usize,
+                };
+                let (n, d) = (1 + rng.below(11) as usize, 1 + rng.below(4) as usize);
+                let seed = rng.next();
+                let (rows, check) = point_args(seed, n, c, d);
+                let value: f64 = rows
+                    .iter()
+                    .map(|args| eval::<f64>(&lowered.graph, &[lowered.value], args)[0][0])
+                    .sum();
+                if !value.is_finite() || value.abs() > 1e6 {
+                    continue;
+                }
+                values.push_str(&format!(
+                    "p{k:02} seed={seed:#018x} n={n} c={c} d={d} check={check:e} value={value:e}\n"
+                ));
+                drawn += 1;
+            }
+        }
+        let count = runs.programs;
+        let programs = format!(
+            "// The random programs of `emitted_programs.rs`, drawn by\n\
+             // `loss-macros/src/interp.rs` (`emitted_program_fixtures_are_the_interpreters`):\n\
+             // do not edit; `LOSS_WRITE_FIXTURES=1 cargo test -p loss-macros --lib emitted`\n\
+             // writes them again.\n\n\
+             loss_core::loss! {{\n{declarations}}}\n\n\
+             /// Their bodies, in order.\n\
+             pub const BODIES: [&str; {count}] = [\n{bodies}];\n\n\
+             /// Program `k`'s value at `x`.\n\
+             pub fn value<F: loss_core::Float>(k: usize, x: &Point<F>) -> Result<F, loss_core::LossError> {{\n    \
+             match k {{\n{arms}        _ => unreachable!(\"{count} programs\"),\n    }}\n}}\n\n\
+             /// Program `k`'s value at `x`, and its gradient into `g`.\n\
+             pub fn value_and_grad<F: loss_core::Float>(\n    k: usize,\n    x: &Point<F>,\n    g: &mut Grads<F>,\n\
+             ) -> Result<F, loss_core::LossError> {{\n    \
+             match k {{\n{grad_arms}        _ => unreachable!(\"{count} programs\"),\n    }}\n}}\n"
+        );
+        let dir = emitted_dir();
+        let (programs_path, values_path) = (dir.join("programs.rs"), dir.join("values.txt"));
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&programs_path, programs).unwrap();
+            std::fs::write(&values_path, values).unwrap();
+            return;
+        }
+        let stale = "is not what the generator draws: after a change to the grammar, \
+                     `LOSS_WRITE_FIXTURES=1 cargo test -p loss-macros --lib emitted` writes it";
+        let committed = std::fs::read_to_string(&programs_path).unwrap_or_default();
+        assert!(committed == programs, "{} {stale}", programs_path.display());
+        let committed = std::fs::read_to_string(&values_path).unwrap_or_default();
+        let (committed, drawn): (Vec<&str>, Vec<&str>) =
+            (committed.lines().collect(), values.lines().collect());
+        assert_eq!(
+            committed.len(),
+            drawn.len(),
+            "{} {stale}",
+            values_path.display()
+        );
+        for (line, want) in committed.iter().zip(&drawn) {
+            let (head, number) = line.rsplit_once("value=").expect("a value");
+            let (want_head, want_number) = want.rsplit_once("value=").expect("a value");
+            let (got, want): (f64, f64) = (number.parse().unwrap(), want_number.parse().unwrap());
+            assert!(
+                head == want_head && (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "{}: `{line}` {stale}",
+                values_path.display()
+            );
+        }
     }
 }

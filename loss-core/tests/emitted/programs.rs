@@ -1,0 +1,99 @@
+// The random programs of `emitted_programs.rs`, drawn by
+// `loss-macros/src/interp.rs` (`emitted_program_fixtures_are_the_interpreters`):
+// do not edit; `LOSS_WRITE_FIXTURES=1 cargo test -p loss-macros --lib emitted`
+// writes them again.
+
+loss_core::loss! {
+    #[reduce(sum)]
+    pub fn p00(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        (1.175) + (t.powi(2) * kl_div(softmax((b * onehot(y)) / 2.0), softmax((2.0 * b - b - b) / 2.0))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p01(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        ln(1.0 - sigmoid(2.0 * tanh(s))) + sum((((s * b)) / (1.0 + sum(xlogy(softmax(a), softmax(a))).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p02(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        cross_entropy((b - b), y) + sum(ln(softmax((((exp(tanh(a[y])) - 1.0) * (a[y] * b)) * ((2.0 * a - a - a) + binary_cross_entropy_with_logits(a, sigmoid(b))))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p03(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        sum((a * onehot(y))) + sum(exp(tanh(log_softmax(softplus(a))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p04(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        (0.956) + cross_entropy((b * onehot(y)), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p05(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        ln(sigmoid(2.0 * tanh(ln(1.0 + (-1.174).powi(2)))) + 1.0) + kl_div(softmax(tanh(binary_cross_entropy_with_logits((a + b), sigmoid(b)))), softmax(((sqrt(s.powi(2) + 0.5) + cross_entropy(a, y)) * log_softmax((a - b))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p06(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        sigmoid(sum(a)) + logsumexp((((softplus(b) - log_softmax(b))) / (1.0 + ((a[y] / (1.5 + sigmoid(t))) + sum(u * t)).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p07(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        s + cross_entropy((b * a), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p08(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        (0.694) + logsumexp((b - t)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+    #[reduce(sum)]
+    pub fn p09(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
+        a[y] + logsumexp((2.0 * a - a - a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+    }
+}
+
+/// Their bodies, in order.
+pub const BODIES: [&str; 10] = [
+    "(1.175) + (t.powi(2) * kl_div(softmax((b * onehot(y)) / 2.0), softmax((2.0 * b - b - b) / 2.0))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "ln(1.0 - sigmoid(2.0 * tanh(s))) + sum((((s * b)) / (1.0 + sum(xlogy(softmax(a), softmax(a))).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "cross_entropy((b - b), y) + sum(ln(softmax((((exp(tanh(a[y])) - 1.0) * (a[y] * b)) * ((2.0 * a - a - a) + binary_cross_entropy_with_logits(a, sigmoid(b))))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "sum((a * onehot(y))) + sum(exp(tanh(log_softmax(softplus(a))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "(0.956) + cross_entropy((b * onehot(y)), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "ln(sigmoid(2.0 * tanh(ln(1.0 + (-1.174).powi(2)))) + 1.0) + kl_div(softmax(tanh(binary_cross_entropy_with_logits((a + b), sigmoid(b)))), softmax(((sqrt(s.powi(2) + 0.5) + cross_entropy(a, y)) * log_softmax((a - b))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "sigmoid(sum(a)) + logsumexp((((softplus(b) - log_softmax(b))) / (1.0 + ((a[y] / (1.5 + sigmoid(t))) + sum(u * t)).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "s + cross_entropy((b * a), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "(0.694) + logsumexp((b - t)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "a[y] + logsumexp((2.0 * a - a - a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+];
+
+/// Program `k`'s value at `x`.
+pub fn value<F: loss_core::Float>(k: usize, x: &Point<F>) -> Result<F, loss_core::LossError> {
+    match k {
+        0 => p00::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        1 => p01::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        2 => p02::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        3 => p03::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        4 => p04::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        5 => p05::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        6 => p06::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        7 => p07::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        8 => p08::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        9 => p09::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        _ => unreachable!("10 programs"),
+    }
+}
+
+/// Program `k`'s value at `x`, and its gradient into `g`.
+pub fn value_and_grad<F: loss_core::Float>(
+    k: usize,
+    x: &Point<F>,
+    g: &mut Grads<F>,
+) -> Result<F, loss_core::LossError> {
+    match k {
+        0 => p00::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        1 => p01::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        2 => p02::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        3 => p03::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        4 => p04::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        5 => p05::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        6 => p06::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        7 => p07::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        8 => p08::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        9 => p09::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        _ => unreachable!("10 programs"),
+    }
+}

@@ -1,0 +1,323 @@
+//! The code the macro emits, run on random programs.
+//!
+//! loss-macros' differential tests check the compiler's graphs through an
+//! interpreter; they never run the Rust the macro writes. This test does:
+//! the programs of `emitted/programs.rs` (drawn by loss-macros'
+//! `emitted_program_fixtures_are_the_interpreters` from its grammar of
+//! random programs) are declared with `loss!`, and at each point of
+//! `emitted/values.txt` their emitted kernels must give
+//!
+//! - the value of the unoptimised program, computed by the interpreter;
+//! - a gradient that agrees with central differences of their own value;
+//! - in `f32`, what they give in `f64`, within the rounding of `f32`;
+//! - the same bits in the narrow kernel (rows in lanes) as in the row
+//!   kernel, and at AVX2 as at AVX-512; at the baseline, the same numbers
+//!   within rounding.
+//!
+//! Every point has short rows (the narrow kernel's) or long ones (the row
+//! kernel's chunks and tail), and batches of 1 to 11 rows (a group of eight
+//! and a part-full one).
+
+mod common;
+
+use common::{central_difference, Rng};
+use loss_core::simd::{self, Level};
+use loss_core::{Float, Rows};
+
+include!("emitted/programs.rs");
+
+/// A point's inputs: `a`, `b` (`n × c`), a label per row, `s` per row, `t`,
+/// `u` (`n × d`).
+pub struct Point<F> {
+    n: usize,
+    c: usize,
+    d: usize,
+    a: Vec<F>,
+    b: Vec<F>,
+    y: Vec<usize>,
+    s: Vec<F>,
+    t: F,
+    u: Vec<F>,
+}
+
+impl<F: Float> Point<F> {
+    fn a(&self) -> Rows<'_, F> {
+        Rows::new(&self.a, self.n, self.c)
+    }
+    fn b(&self) -> Rows<'_, F> {
+        Rows::new(&self.b, self.n, self.c)
+    }
+    fn u(&self) -> Rows<'_, F> {
+        Rows::new(&self.u, self.n, self.d)
+    }
+}
+
+impl Point<f64> {
+    /// The inputs drawn from `seed`, in the order of loss-macros'
+    /// `point_args`.
+    fn draw(seed: u64, n: usize, c: usize, d: usize) -> Point<f64> {
+        let mut rng = Rng::new(seed);
+        let a = rng.vec(n * c, -3.0, 3.0);
+        let b = rng.vec(n * c, -3.0, 3.0);
+        let y = rng.labels(n, c);
+        let s = rng.vec(n, -1.5, 1.5);
+        let t = rng.uniform(-1.5, 1.5);
+        let u = rng.vec(n * d, -1.0, 1.0);
+        Point {
+            n,
+            c,
+            d,
+            a,
+            b,
+            y,
+            s,
+            t,
+            u,
+        }
+    }
+
+    /// The sum loss-macros' generator took of the same numbers.
+    fn check(&self) -> f64 {
+        self.a.iter().chain(&self.b).chain(&self.u).sum::<f64>() + self.t
+    }
+
+    /// The gradient coordinates (a, b, s, t, u), flattened.
+    fn flatten(&self) -> Vec<f64> {
+        let mut x = [&self.a[..], &self.b, &self.s].concat();
+        x.push(self.t);
+        x.extend(&self.u);
+        x
+    }
+
+    /// The point with its gradient coordinates replaced by `x`.
+    fn with(&self, x: &[f64]) -> Point<f64> {
+        let (nc, n) = (self.n * self.c, self.n);
+        Point {
+            a: x[..nc].to_vec(),
+            b: x[nc..2 * nc].to_vec(),
+            s: x[2 * nc..2 * nc + n].to_vec(),
+            t: x[2 * nc + n],
+            u: x[2 * nc + n + 1..].to_vec(),
+            y: self.y.clone(),
+            ..*self
+        }
+    }
+
+    /// The point rounded to `f32`.
+    fn to_f32(&self) -> Point<f32> {
+        let round = |v: &[f64]| v.iter().map(|&x| x as f32).collect();
+        Point {
+            n: self.n,
+            c: self.c,
+            d: self.d,
+            a: round(&self.a),
+            b: round(&self.b),
+            y: self.y.clone(),
+            s: round(&self.s),
+            t: self.t as f32,
+            u: round(&self.u),
+        }
+    }
+
+    /// The `f32` point widened back: the numbers the `f32` kernel saw.
+    fn of_f32(x: &Point<f32>) -> Point<f64> {
+        let widen = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect();
+        Point {
+            n: x.n,
+            c: x.c,
+            d: x.d,
+            a: widen(&x.a),
+            b: widen(&x.b),
+            y: x.y.clone(),
+            s: widen(&x.s),
+            t: f64::from(x.t),
+            u: widen(&x.u),
+        }
+    }
+}
+
+/// A gradient for each `#[grad]` input.
+pub struct Grads<F> {
+    a: Vec<F>,
+    b: Vec<F>,
+    s: Vec<F>,
+    t: F,
+    u: Vec<F>,
+}
+
+impl<F: Float> Grads<F> {
+    /// NaN everywhere: every number must be written.
+    fn for_point(x: &Point<F>) -> Grads<F> {
+        Grads {
+            a: vec![F::NAN; x.a.len()],
+            b: vec![F::NAN; x.b.len()],
+            s: vec![F::NAN; x.s.len()],
+            t: F::NAN,
+            u: vec![F::NAN; x.u.len()],
+        }
+    }
+
+    fn flatten(&self) -> Vec<F> {
+        let mut g = [&self.a[..], &self.b, &self.s].concat();
+        g.push(self.t);
+        g.extend(&self.u);
+        g
+    }
+}
+
+/// Program `k`'s value and gradient at `x`, flattened.
+fn run<F: Float>(k: usize, x: &Point<F>) -> (F, Vec<F>) {
+    let mut g = Grads::for_point(x);
+    let v = value_and_grad(k, x, &mut g).unwrap_or_else(|e| panic!("p{k:02}: {e}"));
+    (v, g.flatten())
+}
+
+/// One line of `emitted/values.txt`.
+struct Line {
+    program: usize,
+    point: Point<f64>,
+    check: f64,
+    expected: f64,
+}
+
+fn lines() -> Vec<Line> {
+    include_str!("emitted/values.txt")
+        .lines()
+        .map(|line| {
+            let mut fields = line.split(' ');
+            let program = fields.next().and_then(|p| p.strip_prefix('p'));
+            let program: usize = program.and_then(|p| p.parse().ok()).expect(line);
+            let mut field = |name: &str| -> &str {
+                let f = fields.next().and_then(|f| f.strip_prefix(name));
+                f.and_then(|f| f.strip_prefix('=')).expect(line)
+            };
+            let seed = field("seed").strip_prefix("0x").expect(line);
+            let seed = u64::from_str_radix(seed, 16).expect(line);
+            let n = field("n").parse().expect(line);
+            let c = field("c").parse().expect(line);
+            let d = field("d").parse().expect(line);
+            let check = field("check").parse().expect(line);
+            let expected = field("value").parse().expect(line);
+            let point = Point::draw(seed, n, c, d);
+            Line {
+                program,
+                point,
+                check,
+                expected,
+            }
+        })
+        .collect()
+}
+
+/// The largest difference between `got` and `want`, over `1 + max |want|`.
+fn relative_gap(got: &[f64], want: &[f64]) -> f64 {
+    let scale = want.iter().fold(1.0_f64, |m, x| m.max(x.abs()));
+    let gap = got
+        .iter()
+        .zip(want)
+        .fold(0.0_f64, |m, (g, w)| m.max((g - w).abs()));
+    gap / scale
+}
+
+#[test]
+fn emitted_programs_compute_what_they_say() {
+    let lines = lines();
+    assert_eq!(lines.len(), 4 * BODIES.len(), "four points per program");
+    let mut levels_compared = 0;
+    for Line {
+        program: k,
+        point: x,
+        check,
+        expected,
+    } in &lines
+    {
+        let (k, body) = (*k, BODIES[*k]);
+        let at = format!("p{k:02} `{body}` at n = {}, c = {}, d = {}", x.n, x.c, x.d);
+        assert!(
+            (x.check() - check).abs() <= 1e-12 * check.abs().max(1.0),
+            "{at}: the inputs are not the generator's ({} against {check})",
+            x.check()
+        );
+
+        // The unoptimised program's value; the same from `value_and_grad`.
+        let v = value(k, x).unwrap_or_else(|e| panic!("{at}: {e}"));
+        assert!(
+            (v - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+            "{at}: value {v} against the interpreter's {expected}"
+        );
+        let (v_grad, g) = run(k, x);
+        assert!(
+            (v_grad - v).abs() <= 1e-12 * v.abs().max(1.0),
+            "{at}: value_and_grad's value {v_grad} against value's {v}"
+        );
+
+        // The gradient against central differences of the emitted value
+        // (Richardson's; coordinates where two steps disagree are kinks or
+        // steep regions, where differences mean nothing).
+        let flat = x.flatten();
+        let f = |p: &[f64]| value(k, &x.with(p)).unwrap();
+        let scale = g.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+        for (j, &gj) in g.iter().enumerate() {
+            let fd = central_difference(&f, &flat, j);
+            assert!(
+                (gj - fd).abs() <= 1e-6 * scale,
+                "{at}: gradient coordinate {j}: {gj} against central differences {fd}"
+            );
+        }
+
+        // f32 against f64 at the same numbers.
+        let x32 = x.to_f32();
+        let (v32, g32) = run(k, &x32);
+        let (v64, g64) = run(k, &Point::of_f32(&x32));
+        let widen = |g: &[f32]| g.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>();
+        let (gap_v, gap_g) = (
+            relative_gap(&[f64::from(v32)], &[v64]),
+            relative_gap(&widen(&g32), &g64),
+        );
+        assert!(
+            gap_v <= 1e-4 && gap_g <= 1e-4,
+            "{at}: f32 against f64: value {v32} against {v64}, gradient {gap_g:e} apart"
+        );
+
+        // The narrow kernel against the row kernel, bit for bit.
+        simd::set_rows_in_lanes(false);
+        let (rows_v, rows_g) = (run(k, x), run(k, &x32));
+        simd::set_rows_in_lanes(true);
+        assert!(
+            rows_v == (v_grad, g.clone()) && rows_g == (v32, g32.clone()),
+            "{at}: the row kernel's bits differ from the narrow kernel's"
+        );
+
+        // The instruction-set levels: AVX2 as AVX-512, the baseline within
+        // rounding.
+        for level in [Level::Avx2, Level::Baseline] {
+            if level > simd::detected() {
+                continue;
+            }
+            simd::set_max_level(Some(level));
+            let (at_level, at_level32) = (run(k, x), run(k, &x32));
+            simd::set_max_level(None);
+            if level == Level::Baseline || simd::detected() == Level::Baseline {
+                let widened = widen(&at_level32.1);
+                assert!(
+                    relative_gap(&at_level.1, &g) <= 1e-12
+                        && relative_gap(&widened, &widen(&g32)) <= 1e-5,
+                    "{at}: the baseline's gradient is not within rounding of the vector kernels'"
+                );
+            } else {
+                assert!(
+                    at_level == (v_grad, g.clone()) && at_level32 == (v32, g32.clone()),
+                    "{at}: AVX2's bits differ from {:?}'s",
+                    simd::detected()
+                );
+                levels_compared += 1;
+            }
+        }
+    }
+    println!(
+        "{} programs at {} points; AVX2 against {:?} at {levels_compared}",
+        BODIES.len(),
+        lines.len(),
+        simd::detected()
+    );
+}
