@@ -50,6 +50,22 @@ impl<F: Float> Point<F> {
     fn u(&self) -> Rows<'_, F> {
         Rows::new(&self.u, self.n, self.d)
     }
+
+    /// The point with `f` applied to each number (`f32` from `f64`, and back).
+    fn map<G: Float>(&self, f: impl Fn(F) -> G) -> Point<G> {
+        let each = |v: &[F]| v.iter().map(|&x| f(x)).collect();
+        Point {
+            n: self.n,
+            c: self.c,
+            d: self.d,
+            a: each(&self.a),
+            b: each(&self.b),
+            y: self.y.clone(),
+            s: each(&self.s),
+            t: f(self.t),
+            u: each(&self.u),
+        }
+    }
 }
 
 impl Point<f64> {
@@ -100,38 +116,6 @@ impl Point<f64> {
             u: x[2 * nc + n + 1..].to_vec(),
             y: self.y.clone(),
             ..*self
-        }
-    }
-
-    /// The point rounded to `f32`.
-    fn to_f32(&self) -> Point<f32> {
-        let round = |v: &[f64]| v.iter().map(|&x| x as f32).collect();
-        Point {
-            n: self.n,
-            c: self.c,
-            d: self.d,
-            a: round(&self.a),
-            b: round(&self.b),
-            y: self.y.clone(),
-            s: round(&self.s),
-            t: self.t as f32,
-            u: round(&self.u),
-        }
-    }
-
-    /// The `f32` point widened back: the numbers the `f32` kernel saw.
-    fn of_f32(x: &Point<f32>) -> Point<f64> {
-        let widen = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect();
-        Point {
-            n: x.n,
-            c: x.c,
-            d: x.d,
-            a: widen(&x.a),
-            b: widen(&x.b),
-            y: x.y.clone(),
-            s: widen(&x.s),
-            t: f64::from(x.t),
-            u: widen(&x.u),
         }
     }
 }
@@ -266,9 +250,9 @@ fn emitted_programs_compute_what_they_say() {
         }
 
         // f32 against f64 at the same numbers.
-        let x32 = x.to_f32();
+        let x32 = x.map(|v| v as f32);
         let (v32, g32) = run(k, &x32);
-        let (v64, g64) = run(k, &Point::of_f32(&x32));
+        let (v64, g64) = run(k, &x32.map(f64::from));
         let widen = |g: &[f32]| g.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>();
         let (gap_v, gap_g) = (
             relative_gap(&[f64::from(v32)], &[v64]),
