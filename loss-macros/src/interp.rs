@@ -872,19 +872,23 @@ mod tests {
         let (mut arms, mut grad_arms) = (String::new(), String::new());
         for k in 0..runs.programs {
             // A scalar of the grammar plus a reduction of vectors, so that
-            // every program has passes over its rows.
+            // every program has passes over its rows; every third one of
+            // the shift test's grammar instead, for the losses with kinks
+            // and selects (margins, Huber, L1, the maximum).
             let depth = 1 + rng.below(runs.depth) as u32;
-            let (v, w) = (vector(&mut rng, depth), vector(&mut rng, depth));
-            let rows = match rng.below(4) {
-                0 => format!("sum({v})"),
-                1 => format!("logsumexp({v})"),
-                2 => format!("cross_entropy({v}, y)"),
-                _ => near_softmax_rule(&mut rng, &v, &w),
+            let program = if k % 3 == 2 {
+                shift_invariant(&mut rng, depth - 1)
+            } else {
+                let (v, w) = (vector(&mut rng, depth), vector(&mut rng, depth));
+                let rows = match rng.below(4) {
+                    0 => format!("sum({v})"),
+                    1 => format!("logsumexp({v})"),
+                    2 => format!("cross_entropy({v}, y)"),
+                    _ => near_softmax_rule(&mut rng, &v, &w),
+                };
+                format!("{} + {rows}", scalar(&mut rng, depth - 1))
             };
-            let body = format!(
-                "{} + {rows} + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-                scalar(&mut rng, depth - 1)
-            );
+            let body = format!("{program} + 0.0 * (s + t + a[y] + b[y] + sum(u))");
             let source = format!("fn f({SIGNATURE}) {{ {body} }}");
             let Some((lowered, _)) = compile(&source, true) else {
                 panic!("does not compile: {source}")

@@ -14,35 +14,35 @@ loss_core::loss! {
     }
     #[reduce(sum)]
     pub fn p02(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        cross_entropy((b - b), y) + sum(ln(softmax((((exp(tanh(a[y])) - 1.0) * (a[y] * b)) * ((2.0 * a - a - a) + binary_cross_entropy_with_logits(a, sigmoid(b))))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        (s * (cross_entropy((b + b), softmax(((2.0 * a) / 2.0))) * log_softmax(a)[y])) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p03(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        sum((a * onehot(y))) + sum(exp(tanh(log_softmax(softplus(a))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        b[y] + cross_entropy(tanh(b), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p04(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        (0.956) + cross_entropy((b * onehot(y)), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        ln(1.0 + s.powi(2)) + sum(softplus((a * a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p05(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        ln(sigmoid(2.0 * tanh(ln(1.0 + (-1.174).powi(2)))) + 1.0) + kl_div(softmax(tanh(binary_cross_entropy_with_logits((a + b), sigmoid(b)))), softmax(((sqrt(s.powi(2) + 0.5) + cross_entropy(a, y)) * log_softmax((a - b))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        softplus((sum(huber(((a - a) / 2.0), ((a / 2.0) - (a / 2.0)), 1.0)) + cross_entropy(log_softmax(b) * softmax(a), y))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p06(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        sigmoid(sum(a)) + logsumexp((((softplus(b) - log_softmax(b))) / (1.0 + ((a[y] / (1.5 + sigmoid(t))) + sum(u * t)).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        mean(log_softmax(a)) + logsumexp(((((a) / (1.0 + t.powi(2))) - softplus(b)) + binary_cross_entropy_with_logits(softmax(b), sigmoid(b)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p07(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        s + cross_entropy((b * a), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        log_softmax(b)[y] + logsumexp(log_softmax(softmax(a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p08(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        (0.694) + logsumexp((b - t)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        (softplus((max(a) - a[y])) * ((max(a) - a[y]) * label_smoothed_cross_entropy((2.0 * a), y, 0.1))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p09(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        a[y] + logsumexp((2.0 * a - a - a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        t + sum(softmax(a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
 }
 
@@ -50,14 +50,14 @@ loss_core::loss! {
 pub const BODIES: [&str; 10] = [
     "(1.175) + (t.powi(2) * kl_div(softmax((b * onehot(y)) / 2.0), softmax((2.0 * b - b - b) / 2.0))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
     "ln(1.0 - sigmoid(2.0 * tanh(s))) + sum((((s * b)) / (1.0 + sum(xlogy(softmax(a), softmax(a))).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "cross_entropy((b - b), y) + sum(ln(softmax((((exp(tanh(a[y])) - 1.0) * (a[y] * b)) * ((2.0 * a - a - a) + binary_cross_entropy_with_logits(a, sigmoid(b))))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "sum((a * onehot(y))) + sum(exp(tanh(log_softmax(softplus(a))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "(0.956) + cross_entropy((b * onehot(y)), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "ln(sigmoid(2.0 * tanh(ln(1.0 + (-1.174).powi(2)))) + 1.0) + kl_div(softmax(tanh(binary_cross_entropy_with_logits((a + b), sigmoid(b)))), softmax(((sqrt(s.powi(2) + 0.5) + cross_entropy(a, y)) * log_softmax((a - b))))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "sigmoid(sum(a)) + logsumexp((((softplus(b) - log_softmax(b))) / (1.0 + ((a[y] / (1.5 + sigmoid(t))) + sum(u * t)).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "s + cross_entropy((b * a), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "(0.694) + logsumexp((b - t)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "a[y] + logsumexp((2.0 * a - a - a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "(s * (cross_entropy((b + b), softmax(((2.0 * a) / 2.0))) * log_softmax(a)[y])) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "b[y] + cross_entropy(tanh(b), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "ln(1.0 + s.powi(2)) + sum(softplus((a * a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "softplus((sum(huber(((a - a) / 2.0), ((a / 2.0) - (a / 2.0)), 1.0)) + cross_entropy(log_softmax(b) * softmax(a), y))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "mean(log_softmax(a)) + logsumexp(((((a) / (1.0 + t.powi(2))) - softplus(b)) + binary_cross_entropy_with_logits(softmax(b), sigmoid(b)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "log_softmax(b)[y] + logsumexp(log_softmax(softmax(a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "(softplus((max(a) - a[y])) * ((max(a) - a[y]) * label_smoothed_cross_entropy((2.0 * a), y, 0.1))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "t + sum(softmax(a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
 ];
 
 /// Program `k`'s value at `x`.
