@@ -5,7 +5,7 @@
 //! unoptimised one (value) and its symbolic gradient against central
 //! differences of the unoptimised one; and, in `f32`, that an output the
 //! logits' shift by ±1e4 leaves unchanged stays as accurate as without it.
-//! Ten programs of the same grammar go further, into Rust: their
+//! Ten programs of the two grammars go further, into Rust: their
 //! declarations and the interpreter's values are a fixture
 //! (`loss-core/tests/emitted/`) against which `loss-core` runs the code the
 //! macro emits for them (`loss-core/tests/emitted_programs.rs`).
@@ -931,8 +931,28 @@ mod tests {
                 drawn += 1;
             }
         }
-        let count = runs.programs;
-        let programs = format!(
+        let programs = emitted_source(runs.programs, &declarations, &bodies, &arms, &grad_arms);
+        let dir = emitted_dir();
+        let (programs_path, values_path) = (dir.join("programs.rs"), dir.join("values.txt"));
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&programs_path, programs).unwrap();
+            std::fs::write(&values_path, values).unwrap();
+            return;
+        }
+        check_fixture(&programs_path, &programs, &values_path, &values);
+    }
+
+    /// The Rust of `emitted/programs.rs`: the `count` declarations, their
+    /// bodies, and `value` and `value_and_grad` by a program's index.
+    fn emitted_source(
+        count: usize,
+        declarations: &str,
+        bodies: &str,
+        arms: &str,
+        grad_arms: &str,
+    ) -> String {
+        format!(
             "// The random programs of `emitted_programs.rs`, drawn by\n\
              // `loss-macros/src/interp.rs` (`emitted_program_fixtures_are_the_interpreters`):\n\
              // do not edit; `LOSS_WRITE_FIXTURES=1 cargo test -p loss-macros --lib emitted`\n\
@@ -947,20 +967,23 @@ mod tests {
              pub fn value_and_grad<F: loss_core::Float>(\n    k: usize,\n    x: &Point<F>,\n    g: &mut Grads<F>,\n\
              ) -> Result<F, loss_core::LossError> {{\n    \
              match k {{\n{grad_arms}        _ => unreachable!(\"{count} programs\"),\n    }}\n}}\n"
-        );
-        let dir = emitted_dir();
-        let (programs_path, values_path) = (dir.join("programs.rs"), dir.join("values.txt"));
-        if write {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&programs_path, programs).unwrap();
-            std::fs::write(&values_path, values).unwrap();
-            return;
-        }
+        )
+    }
+
+    /// Asserts that the committed fixture is `programs` and `values`, the
+    /// values within 1e-12 (the platform's `exp` and `ln` may differ in a
+    /// last bit).
+    fn check_fixture(
+        programs_path: &std::path::Path,
+        programs: &str,
+        values_path: &std::path::Path,
+        values: &str,
+    ) {
         let stale = "is not what the generator draws: after a change to the grammar, \
                      `LOSS_WRITE_FIXTURES=1 cargo test -p loss-macros --lib emitted` writes it";
-        let committed = std::fs::read_to_string(&programs_path).unwrap_or_default();
+        let committed = std::fs::read_to_string(programs_path).unwrap_or_default();
         assert!(committed == programs, "{} {stale}", programs_path.display());
-        let committed = std::fs::read_to_string(&values_path).unwrap_or_default();
+        let committed = std::fs::read_to_string(values_path).unwrap_or_default();
         let (committed, drawn): (Vec<&str>, Vec<&str>) =
             (committed.lines().collect(), values.lines().collect());
         assert_eq!(
