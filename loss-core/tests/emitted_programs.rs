@@ -18,7 +18,9 @@
 //!
 //! Every point has short rows (the narrow kernel's) or long ones (the row
 //! kernel's chunks and tail), and batches of 1 to 11 rows (a group of eight
-//! and a part-full one).
+//! and a part-full one). The programs reduce the batch by `sum`, `mean` or
+//! `none` in turn; `none`'s losses are checked through `sum_i w_i loss_i`,
+//! with the point's random `upstream` weights `w`.
 
 mod common;
 
@@ -29,7 +31,8 @@ use loss_core::{Float, Rows};
 include!("emitted/programs.rs");
 
 /// A point's inputs: `a`, `b` (`n × c`), a label per row, `s` per row, `t`,
-/// `u` (`n × d`).
+/// `u` (`n × d`); and `w`, the weight of each row's loss where the batch is
+/// not reduced (`#[reduce(none)]`'s `upstream`).
 pub struct Point<F> {
     n: usize,
     c: usize,
@@ -40,6 +43,7 @@ pub struct Point<F> {
     s: Vec<F>,
     t: F,
     u: Vec<F>,
+    w: Vec<F>,
 }
 
 impl<F: Float> Point<F> {
@@ -66,6 +70,7 @@ impl<F: Float> Point<F> {
             s: each(&self.s),
             t: f(self.t),
             u: each(&self.u),
+            w: each(&self.w),
         }
     }
 }
@@ -81,6 +86,7 @@ impl Point<f64> {
         let s = rng.vec(n, -1.5, 1.5);
         let t = rng.uniform(-1.5, 1.5);
         let u = rng.vec(n * d, -1.0, 1.0);
+        let w = rng.vec(n, -1.0, 1.0);
         Point {
             n,
             c,
@@ -91,12 +97,14 @@ impl Point<f64> {
             s,
             t,
             u,
+            w,
         }
     }
 
     /// The sum loss-macros' generator took of the same numbers.
     fn check(&self) -> f64 {
-        self.a.iter().chain(&self.b).chain(&self.u).sum::<f64>() + self.t
+        let numbers = self.a.iter().chain(&self.b).chain(&self.u).chain(&self.w);
+        numbers.sum::<f64>() + self.t
     }
 
     /// The gradient coordinates (a, b, s, t, u), flattened.
@@ -117,6 +125,7 @@ impl Point<f64> {
             t: x[2 * nc + n],
             u: x[2 * nc + n + 1..].to_vec(),
             y: self.y.clone(),
+            w: self.w.clone(),
             ..*self
         }
     }
@@ -149,6 +158,15 @@ impl<F: Float> Grads<F> {
         g.extend(&self.u);
         g
     }
+}
+
+/// `sum_i w_i losses_i`: what the programs reduced by `none` are checked
+/// by, a vector-Jacobian product of their losses.
+fn weighted<F: Float>(losses: &[F], w: &[F]) -> F {
+    losses
+        .iter()
+        .zip(w)
+        .fold(F::ZERO, |sum, (&l, &w)| sum + l * w)
 }
 
 /// Program `k`'s value and gradient at `x`, flattened.

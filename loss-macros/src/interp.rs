@@ -813,8 +813,10 @@ mod tests {
     /// How a point's inputs are drawn from its seed, the same in
     /// `loss-core/tests/emitted_programs.rs` (`Point::draw`): `a` and `b`
     /// uniform in ±3 (`n × c` each), a label per row, `s` in ±1.5 per row,
-    /// `t` in ±1.5, `u` in ±1 (`n × d`).
-    fn point_args(seed: u64, n: usize, c: usize, d: usize) -> (Vec<Vec<Arg>>, f64) {
+    /// `t` in ±1.5, `u` in ±1 (`n × d`); then the weights of the rows'
+    /// losses under `#[reduce(none)]` (`upstream`), in ±1. The rows' args,
+    /// the weights, and a checksum.
+    fn point_args(seed: u64, n: usize, c: usize, d: usize) -> (Vec<Vec<Arg>>, Vec<f64>, f64) {
         let mut rng = Rng(seed);
         let mut draw =
             |len: usize, r: f64| -> Vec<f64> { (0..len).map(|_| rng.uniform(-r, r)).collect() };
@@ -823,6 +825,7 @@ mod tests {
         let s: Vec<f64> = (0..n).map(|_| rng.uniform(-1.5, 1.5)).collect();
         let t = rng.uniform(-1.5, 1.5);
         let u: Vec<f64> = (0..n * d).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let w: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let rows = (0..n)
             .map(|i| {
                 vec![
@@ -836,8 +839,8 @@ mod tests {
             })
             .collect();
         // A check that both sides drew the same numbers.
-        let check = a.iter().chain(&b).chain(&u).sum::<f64>() + t;
-        (rows, check)
+        let check = a.iter().chain(&b).chain(&u).chain(&w).sum::<f64>() + t;
+        (rows, w, check)
     }
 
     /// Random programs whose emitted Rust `loss-core` runs
@@ -893,17 +896,35 @@ mod tests {
             let Some((lowered, _)) = compile(&source, true) else {
                 panic!("does not compile: {source}")
             };
+            // The batch's reductions in turn, each grammar meeting each
+            // (`(k + k / 3) % 3`); `none`'s losses are summed with the
+            // weights `upstream` (a vector-Jacobian product).
+            let reduce = ["sum", "mean", "none"][(k + k / 3) % 3];
             declarations.push_str(&format!(
-                "    #[reduce(sum)]\n    pub fn p{k:02}({SIGNATURE}) {{\n        {body}\n    }}\n"
+                "    #[reduce({reduce})]\n    pub fn p{k:02}({SIGNATURE}) {{\n        {body}\n    }}\n"
             ));
             bodies.push_str(&format!("    {body:?},\n"));
-            arms.push_str(&format!(
-                "        {k} => p{k:02}::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),\n"
-            ));
-            grad_arms.push_str(&format!(
-                "        {k} => p{k:02}::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), \
-                 &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),\n"
-            ));
+            let (inputs, grads) = (
+                "x.a(), x.b(), &x.y, &x.s, x.t, x.u()",
+                "&mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u",
+            );
+            if reduce == "none" {
+                arms.push_str(&format!(
+                    "        {k} => {{\n            let mut losses = vec![F::ZERO; x.n];\n            \
+                     p{k:02}::value({inputs}, &mut losses)?;\n            \
+                     Ok(weighted(&losses, &x.w))\n        }}\n"
+                ));
+                grad_arms.push_str(&format!(
+                    "        {k} => {{\n            let mut losses = vec![F::ZERO; x.n];\n            \
+                     p{k:02}::value_and_grad({inputs}, &mut losses, &x.w, {grads})?;\n            \
+                     Ok(weighted(&losses, &x.w))\n        }}\n"
+                ));
+            } else {
+                arms.push_str(&format!("        {k} => p{k:02}::value({inputs}),\n"));
+                grad_arms.push_str(&format!(
+                    "        {k} => p{k:02}::value_and_grad({inputs}, {grads}),\n"
+                ));
+            }
             // Two points in the narrow kernel's widths, two in the row
             // kernel's; batches that fill a group of eight and leave one
             // part-full.
@@ -917,11 +938,15 @@ mod tests {
                 };
                 let (n, d) = (1 + rng.below(11) as usize, 1 + rng.below(4) as usize);
                 let seed = rng.next();
-                let (rows, check) = point_args(seed, n, c, d);
-                let value: f64 = rows
+                let (rows, upstream, check) = point_args(seed, n, c, d);
+                let losses = rows
                     .iter()
-                    .map(|args| eval::<f64>(&lowered.graph, &[lowered.value], args)[0][0])
-                    .sum();
+                    .map(|args| eval::<f64>(&lowered.graph, &[lowered.value], args)[0][0]);
+                let value: f64 = match reduce {
+                    "sum" => losses.sum(),
+                    "mean" => losses.sum::<f64>() / n as f64,
+                    _ => losses.zip(&upstream).map(|(l, w)| l * w).sum(),
+                };
                 if !value.is_finite() || value.abs() > 1e6 {
                     continue;
                 }

@@ -8,19 +8,19 @@ loss_core::loss! {
     pub fn p00(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         (1.175) + (t.powi(2) * kl_div(softmax((b * onehot(y)) / 2.0), softmax((2.0 * b - b - b) / 2.0))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
-    #[reduce(sum)]
+    #[reduce(mean)]
     pub fn p01(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         ln(1.0 - sigmoid(2.0 * tanh(s))) + sum((((s * b)) / (1.0 + sum(xlogy(softmax(a), softmax(a))).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
-    #[reduce(sum)]
+    #[reduce(none)]
     pub fn p02(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         (s * (cross_entropy((b + b), softmax(((2.0 * a) / 2.0))) * log_softmax(a)[y])) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
-    #[reduce(sum)]
+    #[reduce(mean)]
     pub fn p03(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         b[y] + cross_entropy(tanh(b), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
-    #[reduce(sum)]
+    #[reduce(none)]
     pub fn p04(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         ln(1.0 + s.powi(2)) + sum(softplus((a * a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
@@ -28,7 +28,7 @@ loss_core::loss! {
     pub fn p05(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         softplus((sum(huber(((a - a) / 2.0), ((a / 2.0) - (a / 2.0)), 1.0)) + cross_entropy(log_softmax(b) * softmax(a), y))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
-    #[reduce(sum)]
+    #[reduce(none)]
     pub fn p06(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         mean(log_softmax(a)) + logsumexp(((((a) / (1.0 + t.powi(2))) - softplus(b)) + binary_cross_entropy_with_logits(softmax(b), sigmoid(b)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
@@ -36,7 +36,7 @@ loss_core::loss! {
     pub fn p07(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         log_softmax(b)[y] + logsumexp(log_softmax(softmax(a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
-    #[reduce(sum)]
+    #[reduce(mean)]
     pub fn p08(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
         (softplus((max(a) - a[y])) * ((max(a) - a[y]) * label_smoothed_cross_entropy((2.0 * a), y, 0.1))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
@@ -65,11 +65,23 @@ pub fn value<F: loss_core::Float>(k: usize, x: &Point<F>) -> Result<F, loss_core
     match k {
         0 => p00::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
         1 => p01::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
-        2 => p02::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        2 => {
+            let mut losses = vec![F::ZERO; x.n];
+            p02::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut losses)?;
+            Ok(weighted(&losses, &x.w))
+        }
         3 => p03::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
-        4 => p04::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        4 => {
+            let mut losses = vec![F::ZERO; x.n];
+            p04::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut losses)?;
+            Ok(weighted(&losses, &x.w))
+        }
         5 => p05::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
-        6 => p06::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
+        6 => {
+            let mut losses = vec![F::ZERO; x.n];
+            p06::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut losses)?;
+            Ok(weighted(&losses, &x.w))
+        }
         7 => p07::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
         8 => p08::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
         9 => p09::value(x.a(), x.b(), &x.y, &x.s, x.t, x.u()),
@@ -86,11 +98,23 @@ pub fn value_and_grad<F: loss_core::Float>(
     match k {
         0 => p00::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
         1 => p01::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
-        2 => p02::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        2 => {
+            let mut losses = vec![F::ZERO; x.n];
+            p02::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut losses, &x.w, &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u)?;
+            Ok(weighted(&losses, &x.w))
+        }
         3 => p03::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
-        4 => p04::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        4 => {
+            let mut losses = vec![F::ZERO; x.n];
+            p04::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut losses, &x.w, &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u)?;
+            Ok(weighted(&losses, &x.w))
+        }
         5 => p05::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
-        6 => p06::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
+        6 => {
+            let mut losses = vec![F::ZERO; x.n];
+            p06::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut losses, &x.w, &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u)?;
+            Ok(weighted(&losses, &x.w))
+        }
         7 => p07::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
         8 => p08::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
         9 => p09::value_and_grad(x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u),
