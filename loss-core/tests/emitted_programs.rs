@@ -24,7 +24,7 @@
 
 mod common;
 
-use common::Rng;
+use common::{central_difference_and_spread, Rng};
 use loss_core::simd::{self, Level};
 use loss_core::{Float, Rows};
 
@@ -263,7 +263,7 @@ fn emitted_programs_compute_what_they_say() {
         let f = |p: &[f64]| value(k, &x.with(p)).unwrap();
         let scale = g.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
         for (j, &gj) in g.iter().enumerate() {
-            let (fd, disagreement) = difference(&f, &flat, j);
+            let (fd, disagreement) = central_difference_and_spread(&f, &flat, j);
             if disagreement > 1e-3 * scale {
                 kinks += 1;
                 continue;
@@ -335,19 +335,4 @@ fn emitted_programs_compute_what_they_say() {
         kinks * 20 < coordinates,
         "{kinks} coordinates skipped as kinks, {coordinates} checked"
     );
-}
-
-/// The central difference of `f` at `x` along coordinate `j`, with steps
-/// `h` and `h/2` (`h` relative to the coordinate's size) extrapolated, and
-/// how far apart the two steps' estimates are.
-fn difference(f: &dyn Fn(&[f64]) -> f64, x: &[f64], j: usize) -> (f64, f64) {
-    let h = 1e-4 * x[j].abs().max(1.0);
-    let at = |d: f64| {
-        let mut y = x.to_vec();
-        y[j] += d;
-        f(&y)
-    };
-    let d1 = (at(h) - at(-h)) / (2.0 * h);
-    let d2 = (at(h / 2.0) - at(-h / 2.0)) / h;
-    ((4.0 * d2 - d1) / 3.0, (d1 - d2).abs())
 }

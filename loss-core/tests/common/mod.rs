@@ -57,6 +57,13 @@ pub fn sigmoid(x: f64) -> f64 {
 /// Central difference of `f` at `x` along coordinate `k`, with step `h`
 /// relative to the coordinate's size, Richardson-extrapolated once.
 pub fn central_difference(f: &dyn Fn(&[f64]) -> f64, x: &[f64], k: usize) -> f64 {
+    central_difference_and_spread(f, x, k).0
+}
+
+/// [`central_difference`], and how far apart the estimates of its two
+/// steps (`h` and `h/2`) are: large at a kink or in a steep region, where
+/// differences mean nothing.
+pub fn central_difference_and_spread(f: &dyn Fn(&[f64]) -> f64, x: &[f64], k: usize) -> (f64, f64) {
     let h = 1e-4 * x[k].abs().max(1.0);
     let at = |d: f64| {
         let mut y = x.to_vec();
@@ -65,7 +72,7 @@ pub fn central_difference(f: &dyn Fn(&[f64]) -> f64, x: &[f64], k: usize) -> f64
     };
     let d1 = (at(h) - at(-h)) / (2.0 * h);
     let d2 = (at(h / 2.0) - at(-h / 2.0)) / h;
-    (4.0 * d2 - d1) / 3.0
+    ((4.0 * d2 - d1) / 3.0, (d1 - d2).abs())
 }
 
 /// The largest `|a_i - b_i|` divided by the largest `|b_i|` (or 1 if all are tiny).
