@@ -109,10 +109,7 @@ impl Point<f64> {
 
     /// The gradient coordinates (a, b, s, t, u), flattened.
     fn flatten(&self) -> Vec<f64> {
-        let mut x = [&self.a[..], &self.b, &self.s].concat();
-        x.push(self.t);
-        x.extend(&self.u);
-        x
+        in_grad_order(&self.a, &self.b, &self.s, self.t, &self.u)
     }
 
     /// The point with its gradient coordinates replaced by `x`.
@@ -153,11 +150,17 @@ impl<F: Float> Grads<F> {
     }
 
     fn flatten(&self) -> Vec<F> {
-        let mut g = [&self.a[..], &self.b, &self.s].concat();
-        g.push(self.t);
-        g.extend(&self.u);
-        g
+        in_grad_order(&self.a, &self.b, &self.s, self.t, &self.u)
     }
+}
+
+/// The `#[grad]` inputs' numbers (or their gradients) in one vector, in
+/// declaration order: a, b, s, t, u.
+fn in_grad_order<F: Copy>(a: &[F], b: &[F], s: &[F], t: F, u: &[F]) -> Vec<F> {
+    let mut x = [a, b, s].concat();
+    x.push(t);
+    x.extend_from_slice(u);
+    x
 }
 
 /// `sum_i w_i losses_i`: what the programs reduced by `none` are checked
@@ -289,14 +292,17 @@ fn emitted_programs_compute_what_they_say() {
             "{at}: f32 against f64: value {v32} against {v64}, gradient {gap_g:e} apart"
         );
 
-        // The narrow kernel against the row kernel, bit for bit.
-        simd::set_rows_in_lanes(false);
-        let (rows_v, rows_g) = (run(k, x), run(k, &x32));
-        simd::set_rows_in_lanes(true);
-        assert!(
-            rows_v == (v_grad, g.clone()) && rows_g == (v32, g32.clone()),
-            "{at}: the row kernel's bits differ from the narrow kernel's"
-        );
+        // The narrow kernel against the row kernel, bit for bit (longer
+        // rows run in the row kernel either way).
+        if x.c.max(x.d) <= loss_core::__private::NARROW {
+            simd::set_rows_in_lanes(false);
+            let (rows_v, rows_g) = (run(k, x), run(k, &x32));
+            simd::set_rows_in_lanes(true);
+            assert!(
+                rows_v == (v_grad, g.clone()) && rows_g == (v32, g32.clone()),
+                "{at}: the row kernel's bits differ from the narrow kernel's"
+            );
+        }
 
         // The instruction-set levels: AVX2 as AVX-512, the baseline within
         // rounding.
@@ -307,7 +313,7 @@ fn emitted_programs_compute_what_they_say() {
             simd::set_max_level(Some(level));
             let (at_level, at_level32) = (run(k, x), run(k, &x32));
             simd::set_max_level(None);
-            if level == Level::Baseline || simd::detected() == Level::Baseline {
+            if level == Level::Baseline {
                 let widened = widen(&at_level32.1);
                 assert!(
                     relative_gap(&at_level.1, &g) <= 1e-12
