@@ -114,6 +114,11 @@ impl<'a, F> From<&'a mut std::vec::Vec<F>> for RowsMut<'a, F> {
 ///
 /// Implemented for [`Rows`] and, with the `nalgebra` feature, for nalgebra
 /// matrices with contiguous storage (one sample per column).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a batch of rows",
+    label = "a `Vector<D>` input takes rows",
+    note = "wrap a slice of `n` rows of `width` numbers: `Rows::new(&data, n, width)`"
+)]
 pub trait AsRows<F> {
     /// The batch as rows.
     fn as_rows(&self) -> Rows<'_, F>;
