@@ -843,8 +843,15 @@ const BUILTINS: &[&str] = &[
 
 /// PyTorch's names whose builtin here is not the name without its `_loss`
 /// (which `did_you_mean` finds by itself): `poisson_nll_loss` defaults to
-/// `log_input=True`, which is `poisson_nll_log_input`, not `poisson_nll`.
-const PYTORCH_NAMES: &[(&str, &str)] = &[("poisson_nll_loss", "poisson_nll_log_input")];
+/// `log_input=True`, which is `poisson_nll_log_input`, not `poisson_nll`;
+/// `relu` is `positive_part` (PyTorch's hinge losses' `max(h, 0)`); and
+/// `log_sigmoid`, which has no builtin, is an expression.
+const PYTORCH_NAMES: &[(&str, &str)] = &[
+    ("poisson_nll_loss", "poisson_nll_log_input"),
+    ("relu", "positive_part"),
+    ("log_sigmoid", "-softplus(-x)"),
+    ("logsigmoid", "-softplus(-x)"),
+];
 
 /// The builtin closest to a misspelt name, if one is close.
 fn did_you_mean(name: &str) -> Option<&'static str> {
@@ -975,6 +982,13 @@ mod tests {
         assert_eq!(
             did_you_mean("poisson_nll_loss"),
             Some("poisson_nll_log_input")
+        );
+        assert_eq!(did_you_mean("relu"), Some("positive_part"));
+        let e = lower_one(quote! { fn f(#[grad] x: Vector<C>) { sum(log_sigmoid(x)) } })
+            .unwrap_err();
+        assert!(
+            e.contains("unknown function `log_sigmoid`: did you mean `-softplus(-x)`?"),
+            "{e}"
         );
         let e = lower_one(quote! { fn f(#[grad] x: Vector<C>, y: Vector<C>) { mse_loss(x, y) } })
             .unwrap_err();
