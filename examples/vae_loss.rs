@@ -78,7 +78,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &claimed,
         &FdOptions::default(),
         FdTolerance::default(),
-    );
+    )
+    .named("[x_logits, mu, logvar]");
     print!("{report}");
     report.assert_passed();
     Ok(())

@@ -61,10 +61,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = FdOptions::default();
     let tol = FdTolerance::default();
     println!("correct backprop:");
-    let good = check_gradient_matrix(loss_of_w, &w, &grad_of_w(&w, false), &opts, tol);
+    let good = check_gradient_matrix(loss_of_w, &w, &grad_of_w(&w, false), &opts, tol).named("W");
     print!("{good}");
     println!("\nbackprop that forgets tanh's slope:");
-    let bad = check_gradient_matrix(loss_of_w, &w, &grad_of_w(&w, true), &opts, tol);
+    let bad = check_gradient_matrix(loss_of_w, &w, &grad_of_w(&w, true), &opts, tol).named("W");
     print!("{bad}");
 
     // A bias as a vector: nalgebra vectors are one-column matrices.
@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sq_err::value_and_grad(&p, &t, &mut dp)?;
     let db: DVector<f64> = dp.column_sum();
     println!("\nbias gradient:");
-    let bias = check_gradient_matrix(loss_of_b, &b, &db, &opts, tol);
+    let bias = check_gradient_matrix(loss_of_b, &b, &db, &opts, tol).named("b");
     print!("{bias}");
 
     assert!(good.passed() && bias.passed() && !bad.passed());

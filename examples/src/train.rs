@@ -368,7 +368,8 @@ pub fn gradcheck(
         initial_step: 0.01,
         ..FdOptions::default()
     };
-    let report = check_gradient(f, &x0, &claimed, &options, FdTolerance::default());
+    let report =
+        check_gradient(f, &x0, &claimed, &options, FdTolerance::default()).named("chosen params");
     GradCheck {
         report,
         checked: chosen.len(),

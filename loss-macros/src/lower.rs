@@ -984,8 +984,8 @@ mod tests {
             Some("poisson_nll_log_input")
         );
         assert_eq!(did_you_mean("relu"), Some("positive_part"));
-        let e = lower_one(quote! { fn f(#[grad] x: Vector<C>) { sum(log_sigmoid(x)) } })
-            .unwrap_err();
+        let e =
+            lower_one(quote! { fn f(#[grad] x: Vector<C>) { sum(log_sigmoid(x)) } }).unwrap_err();
         assert!(
             e.contains("unknown function `log_sigmoid`: did you mean `-softplus(-x)`?"),
             "{e}"

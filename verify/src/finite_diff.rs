@@ -210,13 +210,27 @@ pub enum Position {
     },
 }
 
+impl Position {
+    /// The position with the input called `name` (`x` in its `Display`):
+    /// `W[(1, 0)]`, or `d y[0] / d W[3]`.
+    ///
+    /// ```
+    /// use verify::finite_diff::Position;
+    /// assert_eq!(Position::Matrix { row: 1, col: 0 }.named("W"), "W[(1, 0)]");
+    /// assert_eq!(Position::Flat(2).to_string(), "x[2]");
+    /// ```
+    pub fn named(&self, name: &str) -> String {
+        match self {
+            Position::Flat(i) => format!("{name}[{i}]"),
+            Position::Jacobian { output, input } => format!("d y[{output}] / d {name}[{input}]"),
+            Position::Matrix { row, col } => format!("{name}[({row}, {col})]"),
+        }
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Position::Flat(i) => write!(f, "x[{i}]"),
-            Position::Jacobian { output, input } => write!(f, "d y[{output}] / d x[{input}]"),
-            Position::Matrix { row, col } => write!(f, "x[({row}, {col})]"),
-        }
+        f.write_str(&self.named("x"))
     }
 }
 
@@ -257,6 +271,9 @@ pub struct FdReport {
     pub tolerance: FdTolerance,
     /// A structural problem (length mismatch), if any.
     pub problem: Option<String>,
+    /// What the report's lines call the input: `x` unless set by
+    /// [`named`](Self::named).
+    pub name: String,
 }
 
 impl FdReport {
@@ -282,6 +299,20 @@ impl FdReport {
     /// ```
     pub fn failures(&self) -> impl Iterator<Item = &Component> {
         self.components.iter().filter(|c| !c.passed)
+    }
+
+    /// The report with the input called `name` in its lines (`W[(1, 0)]`
+    /// rather than `x[(1, 0)]`), for a model with several parameters.
+    ///
+    /// ```
+    /// use verify::finite_diff::{check_gradient, FdOptions, FdTolerance};
+    /// let r = check_gradient(|b: &[f64]| b[0] * b[0], &[3.0], &[5.0],
+    ///                        &FdOptions::default(), FdTolerance::default()).named("bias");
+    /// assert!(r.to_string().contains("bias[0]: expected 5.99"), "{r}");
+    /// ```
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
     }
 
     /// Panics with the report unless it passed.
@@ -315,7 +346,7 @@ impl fmt::Display for FdReport {
             writeln!(
                 f,
                 "  {}: expected {:e} (finite-difference error ~{:.1e}), got {:e}, abs error {:.3e}, rel error {:.3e}{tag}",
-                c.position, c.expected.value, c.expected.error, c.got, c.abs_error, c.rel_error
+                c.position.named(&self.name), c.expected.value, c.expected.error, c.got, c.abs_error, c.rel_error
             )
         };
         let mut any = false;
@@ -392,6 +423,7 @@ pub fn check_gradient(
         components,
         tolerance,
         problem,
+        name: "x".into(),
     }
 }
 
@@ -439,6 +471,7 @@ pub fn check_jacobian(
         components,
         tolerance,
         problem,
+        name: "x".into(),
     }
 }
 
@@ -479,6 +512,7 @@ where
             components: Vec::new(),
             tolerance,
             problem,
+            name: "x".into(),
         };
     }
     let mut point = x.clone();
@@ -512,6 +546,7 @@ where
         components,
         tolerance,
         problem: None,
+        name: "x".into(),
     }
 }
 
