@@ -45,12 +45,17 @@ pub mod losses;
 pub mod __private {
     //! Support for generated code; not a public API.
     pub use crate::private::*;
+    pub use crate::row_vectors::{
+        column_maxima, column_maxima_nan, column_sums, columns, load, row_vectors_fit, store,
+        RowVectors, ROW,
+    };
 }
 pub mod math;
 #[cfg(feature = "nalgebra")]
 mod nalgebra_impls;
 mod private;
 mod real;
+mod row_vectors;
 mod rows;
 mod sample;
 pub mod simd;

@@ -291,21 +291,22 @@ pub fn narrow(widths: &[usize]) -> bool {
     crate::simd::rows_in_lanes() && widths.iter().all(|&w| w <= NARROW)
 }
 
-/// The rows of a group of the narrow kernel: lane `l` holds row `first + l`;
-/// the lanes past the `live` rows left in the block repeat the last one
-/// (computed, never stored), so that every lane reads a valid row.
+/// The rows of a group of the narrow kernel (`N` rows: `LANES`, or `ROW`
+/// in its row-vector layout): lane `l` holds row `first + l`; the lanes past
+/// the `live` rows left in the block repeat the last one (computed, never
+/// stored), so that every lane reads a valid row.
 #[inline(always)]
-pub fn group_rows(first: usize, live: usize) -> [usize; LANES] {
+pub fn group_rows<const N: usize>(first: usize, live: usize) -> [usize; N] {
     per_lane(|l| first + l.min(live.saturating_sub(1)))
 }
 
-/// `[f(0), f(1), ..., f(LANES - 1)]`, by a plain loop: the narrow kernel's
+/// `[f(0), f(1), ..., f(N - 1)]`, by a plain loop: the narrow kernel's
 /// per-group arrays. `core::array::from_fn` with a closure that indexes a
 /// slice (and so may panic) stayed a call in release builds, one per group
 /// and array (about 100 instructions a group of cross-entropy at 32x10).
 #[inline(always)]
-pub fn per_lane<T: Copy>(mut f: impl FnMut(usize) -> T) -> [T; LANES] {
-    let mut out = [f(0); LANES];
+pub fn per_lane<T: Copy, const N: usize>(mut f: impl FnMut(usize) -> T) -> [T; N] {
+    let mut out = [f(0); N];
     for (l, x) in out.iter_mut().enumerate().skip(1) {
         *x = f(l);
     }
@@ -1368,7 +1369,7 @@ mod tests {
     fn per_lane_calls_in_lane_order_and_gather_transposes() {
         let mut calls = [usize::MAX; LANES];
         let mut count = 0;
-        let squares = per_lane(|l| {
+        let squares: [usize; LANES] = per_lane(|l| {
             calls[count] = l;
             count += 1;
             l * l

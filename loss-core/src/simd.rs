@@ -28,6 +28,9 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use crate::math::MulAdd;
 #[cfg(doc)]
 use crate::math::{Fused, Plain};
+#[cfg(target_arch = "x86_64")]
+use crate::row_vectors::is_f32;
+pub use crate::row_vectors::RowVectors;
 
 /// A set of vector instructions a kernel can be compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -329,6 +332,45 @@ impl Fma {
         kernel(false)
     }
 
+    /// Runs the generated losses' kernel for short rows on `state` (what
+    /// it writes, handed to whichever version runs): `vectors`, compiled for
+    /// AVX-512 with the proof it needs, where the [`current`] level is
+    /// AVX-512, `F` is f32 and `fits` (every row has at most
+    /// [`ROW`](crate::__private::ROW) numbers); else `lanes`, as
+    /// [`run_narrow`](Self::run_narrow). The two give the same bits.
+    ///
+    /// ```
+    /// use loss_core::simd::Fma;
+    /// if let Some(fma) = Fma::detect() {
+    ///     let mut out = "";
+    ///     fma.run_short_rows::<f32, _, _>(true, &mut out, |o, _| *o = "row vectors", |o| *o = "lanes");
+    ///     assert!(out == "row vectors" || out == "lanes");
+    /// }
+    /// ```
+    #[inline(always)]
+    pub fn run_short_rows<F: 'static, S, R>(
+        self,
+        fits: bool,
+        state: S,
+        vectors: impl FnOnce(S, RowVectors) -> R,
+        lanes: impl FnOnce(S) -> R,
+    ) -> R {
+        #[cfg(target_arch = "x86_64")]
+        if fits && is_f32::<F>() && (COMPILED_FOR_AVX512 || current() == Level::Avx512) {
+            // The proof: the level is AVX-512 (so the CPU has it) and the
+            // numbers are f32.
+            return wide::avx512(
+                #[inline(always)]
+                || vectors(state, RowVectors::assume()),
+            );
+        }
+        let _ = (fits, vectors);
+        self.run_narrow(
+            #[inline(always)]
+            || lanes(state),
+        )
+    }
+
     /// Runs `kernel` compiled for AVX2 and FMA only (on x86-64; elsewhere as
     /// compiled), even where AVX-512 is available: for kernels whose vectors
     /// are [`LANES`](crate::__private::LANES) numbers wide, as the generated
@@ -385,6 +427,20 @@ impl NoFma {
     pub fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
         kernel()
     }
+
+    /// Runs `lanes`: the counterpart of [`Fma::run_short_rows`] (the plain
+    /// flavour has no AVX-512).
+    #[inline(always)]
+    pub fn run_short_rows<F: 'static, S, R>(
+        self,
+        fits: bool,
+        state: S,
+        vectors: impl FnOnce(S, RowVectors) -> R,
+        lanes: impl FnOnce(S) -> R,
+    ) -> R {
+        let _ = (fits, vectors);
+        lanes(state)
+    }
 }
 
 /// What the two flavour tokens, [`Fma`] and [`NoFma`], have in common: the
@@ -416,6 +472,15 @@ pub trait Flavour: Copy + Send + Sync + 'static {
     /// Runs a kernel over vectors of `LANES` numbers (see
     /// [`Fma::run_narrow`]).
     fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R;
+    /// Runs the kernel for short rows in one of its two layouts (see
+    /// [`Fma::run_short_rows`]).
+    fn run_short_rows<F: 'static, S, R>(
+        self,
+        fits: bool,
+        state: S,
+        vectors: impl FnOnce(S, RowVectors) -> R,
+        lanes: impl FnOnce(S) -> R,
+    ) -> R;
 }
 
 impl Flavour for Fma {
@@ -428,6 +493,16 @@ impl Flavour for Fma {
     #[inline(always)]
     fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
         Fma::run_narrow(self, kernel)
+    }
+    #[inline(always)]
+    fn run_short_rows<F: 'static, S, R>(
+        self,
+        fits: bool,
+        state: S,
+        vectors: impl FnOnce(S, RowVectors) -> R,
+        lanes: impl FnOnce(S) -> R,
+    ) -> R {
+        Fma::run_short_rows::<F, S, R>(self, fits, state, vectors, lanes)
     }
 }
 
@@ -447,6 +522,16 @@ impl Flavour for NoFma {
     #[inline(always)]
     fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R {
         NoFma::run_narrow(self, kernel)
+    }
+    #[inline(always)]
+    fn run_short_rows<F: 'static, S, R>(
+        self,
+        fits: bool,
+        state: S,
+        vectors: impl FnOnce(S, RowVectors) -> R,
+        lanes: impl FnOnce(S) -> R,
+    ) -> R {
+        NoFma::run_short_rows::<F, S, R>(self, fits, state, vectors, lanes)
     }
 }
 

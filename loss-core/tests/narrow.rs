@@ -7,7 +7,11 @@
 //! in f64 and f32, `value` and `value_and_grad`: the two give the same bits
 //! (the narrow kernel sums in the row kernel's order; a NaN may carry
 //! another payload), and the narrow kernel writes every output entry and
-//! gives the same bits twice. The same again on rows with logits far below
+//! gives the same bits twice. Where the CPU has AVX-512, f32 rows of 9 to
+//! 16 numbers in blocks of at least sixteen rows take the narrow kernel's
+//! row-vector layout (`loss_core::__private::RowVectors`): each run is also
+//! compared with the level capped at AVX2, where they stay transposed. The
+//! same again on rows with logits far below
 //! their maximum and subnormal probabilities, where the row kernel's chunks
 //! take the general `exp` and `ln` (the narrow kernel always does).
 //!
@@ -18,12 +22,12 @@ mod common;
 mod stdlib;
 
 use common::Rng;
-use loss_core::simd;
+use loss_core::simd::{self, Level};
 use stdlib::{convert, is_sentinel, Call, Domain, Loss, Ordinary, Out, Source, TableFloat, LOSSES};
 
-/// Batch sizes: one row, a partial group, a full one, one past it, a block
-/// and one, several blocks.
-const BATCHES: [usize; 6] = [1, 5, 8, 9, 33, 70];
+/// Batch sizes: one row, a partial group, a full one, one past it, a group
+/// of row vectors, a block and one, several blocks.
+const BATCHES: [usize; 7] = [1, 5, 8, 9, 16, 33, 70];
 
 /// Checks that two outputs hold the same bits (any NaN for a NaN: a NaN's
 /// payload depends on which operand was NaN first) and that the narrow
@@ -71,6 +75,11 @@ fn compare<F: TableFloat>(loss: &Loss, call: &Call<f64>, n: usize, c: usize) {
         simd::set_rows_in_lanes(false);
         let (v_rows, out_rows) = run(loss, &call, n, c, grad);
         simd::set_rows_in_lanes(true);
+        // At AVX-512, f32 rows of 9 to 16 in blocks of sixteen rows or more
+        // take row vectors; capped at AVX2 they stay transposed.
+        simd::set_max_level(Some(Level::Avx2));
+        let (v_columns, out_columns) = run(loss, &call, n, c, grad);
+        simd::set_max_level(None);
 
         let bits = |v: Option<F>| v.map(TableFloat::bits);
         assert_eq!(bits(v_narrow), bits(v_again), "{}", what("repeat"));
@@ -83,13 +92,19 @@ fn compare<F: TableFloat>(loss: &Loss, call: &Call<f64>, n: usize, c: usize) {
         };
         assert_eq!(all(&out_narrow), all(&out_again), "{}", what("repeat"));
 
-        if let (Some(a), Some(b)) = (v_narrow, v_rows) {
-            same(&what("value"), &[a], &[b]);
-        }
-        same(&what("losses"), &out_narrow.losses, &out_rows.losses);
-        if grad {
-            for (k, (a, b)) in out_narrow.grads.iter().zip(&out_rows.grads).enumerate() {
-                same(&what(&format!("gradient {k}")), a, b);
+        for (v_other, out_other, which) in [
+            (v_rows, &out_rows, "by rows"),
+            (v_columns, &out_columns, "transposed at AVX2"),
+        ] {
+            let what = |part: &str| what(&format!("{part}, against {which}"));
+            if let (Some(a), Some(b)) = (v_narrow, v_other) {
+                same(&what("value"), &[a], &[b]);
+            }
+            same(&what("losses"), &out_narrow.losses, &out_other.losses);
+            if grad {
+                for (k, (a, b)) in out_narrow.grads.iter().zip(&out_other.grads).enumerate() {
+                    same(&what(&format!("gradient {k}")), a, b);
+                }
             }
         }
     }

@@ -587,66 +587,87 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
         quote!(blocks)
     };
     let block_count = block_names.len();
+    // The gradients of shared weights, which every row adds to.
+    let shared_grads: Vec<Ident> = if with_grad {
+        grad_inputs
+            .iter()
+            .filter(|&&i| matches!(g.inputs[i.0 as usize].kind, InputKind::Weights(_)))
+            .map(|&i| grad_ident(&idents[i.0 as usize]))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Short rows run in the narrow kernel (see `narrow`), `LANES` rows at a
     // time; the lanes past the end of the block are computed, never stored.
-    let narrow::Group {
-        buffers: narrow_buffers,
-        body: narrow_body,
-        scatter: narrow_scatter,
-    } = narrow::group(
-        program,
-        program.spared.as_ref().unwrap_or(&program.schedule),
-        idents,
-        &row_writes,
-        with_grad,
-    )?;
-    let widths = dims.iter().map(|&d| dim_ident(d));
-    let seeds = match (uses_seed, plan.reduce) {
-        (false, _) => quote!(),
-        (true, Reduce::None) => quote! {
-            let __seeds: [F; #rt::LANES] = #rt::per_lane(|__l| upstream[__rows[__l]]);
-        },
-        (true, _) => quote!(let __seeds: [F; #rt::LANES] = [__seed_all; #rt::LANES];),
+    let short_rows = |layout| {
+        narrow::group(
+            program,
+            program.spared.as_ref().unwrap_or(&program.schedule),
+            idents,
+            &row_writes,
+            with_grad,
+            layout,
+        )
     };
+    let in_columns = short_rows(narrow::Layout::Columns)?;
+    let in_row_vectors = short_rows(narrow::Layout::RowVectors)?;
+    let widths = dims.iter().map(|&d| dim_ident(d));
     let seed_lane = if uses_seed {
         quote!(let __seed: F = __seeds[__l];)
     } else {
         quote!()
     };
-    let keep = if shares_a_buffer {
-        quote! {
-            let __keep: [bool; #rt::LANES] = #rt::per_lane(|__l| {
-                let __i = __rows[__l];
-                __l < __live && !(#skip_test)
-            });
-        }
-    } else {
-        quote!()
-    };
-    let narrow_kernel = quote! {
-        #narrow_buffers
-        let mut __first = __start;
-        while __first < __end {
-            let __live = (__end - __first).min(#rt::LANES);
-            let __rows: [usize; #rt::LANES] = #rt::group_rows(__first, __live);
-            #keep
-            #seeds
-            #narrow_body
-            for __l in 0..__live {
-                let __i = __first + __l;
-                let __r = __i - __start;
-                if #skip_test {
-                    #(#skipped_row)*
-                    continue;
-                }
-                #seed_lane
-                #narrow_scatter
-                #value_add_lane
-                #(#per_sample_out_lane)*
+    // A group of `rows` rows (see `narrow::Layout::rows`).
+    let narrow_kernel = |group: narrow::Group, rows: TokenStream| {
+        let narrow::Group {
+            buffers: narrow_buffers,
+            body: narrow_body,
+            scatter: narrow_scatter,
+        } = group;
+        let seeds = match (uses_seed, plan.reduce) {
+            (false, _) => quote!(),
+            (true, Reduce::None) => quote! {
+                let __seeds: [F; #rows] = #rt::per_lane(|__l| upstream[__rows[__l]]);
+            },
+            (true, _) => quote!(let __seeds: [F; #rows] = [__seed_all; #rows];),
+        };
+        let keep = if shares_a_buffer {
+            quote! {
+                let __keep: [bool; #rows] = #rt::per_lane(|__l| {
+                    let __i = __rows[__l];
+                    __l < __live && !(#skip_test)
+                });
             }
-            __first += #rt::LANES;
+        } else {
+            quote!()
+        };
+        quote! {
+            #narrow_buffers
+            let mut __first = __start;
+            while __first < __end {
+                let __live = (__end - __first).min(#rows);
+                let __rows: [usize; #rows] = #rt::group_rows(__first, __live);
+                #keep
+                #seeds
+                #narrow_body
+                for __l in 0..__live {
+                    let __i = __first + __l;
+                    let __r = __i - __start;
+                    if #skip_test {
+                        #(#skipped_row)*
+                        continue;
+                    }
+                    #seed_lane
+                    #narrow_scatter
+                    #value_add_lane
+                    #(#per_sample_out_lane)*
+                }
+                __first += #rows;
+            }
         }
     };
+    let row_vectors_kernel = narrow_kernel(in_row_vectors, narrow::Layout::RowVectors.rows());
+    let narrow_kernel = narrow_kernel(in_columns, narrow::Layout::Columns.rows());
     // The row's value and per-sample outputs name the body's results, so
     // they go in each body's scope.
     let row = |body: &TokenStream| {
@@ -682,12 +703,27 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 // are `LANES` wide, in one copy (AVX2 where there is FMA), in
                 // the flavours that have it (a constant: `Flavour::NARROW`).
                 if <__I as ::loss_core::simd::Flavour>::NARROW && __narrow {
-                    __isa.run_narrow(#[inline(always)] || {
-                        #value_init
-                        #(#accumulators)*
-                        #narrow_kernel
-                        [#(#totals),*]
-                    })
+                    // At AVX-512, f32 rows of at most `ROW` numbers go a
+                    // row per vector (the same bits).
+                    // What the kernels write goes to the one that runs.
+                    __isa.run_short_rows::<F, _, _>(
+                        // A group computes all its sixteen rows: a block of
+                        // fewer stays with eight at a time.
+                        __row_vectors && __end - __start >= #rt::ROW,
+                        (#(#block_names,)* #(&mut *#shared_grads,)*),
+                        #[inline(always)] |(#(#block_names,)* #(#shared_grads,)*), __proof: #rt::RowVectors| {
+                            #value_init
+                            #(#accumulators)*
+                            #row_vectors_kernel
+                            [#(#totals),*]
+                        },
+                        #[inline(always)] |(#(#block_names,)* #(#shared_grads,)*)| {
+                            #value_init
+                            #(#accumulators)*
+                            #narrow_kernel
+                            [#(#totals),*]
+                        },
+                    )
                 } else {
                     // Chunks of two `LANES` where they fill a register (f32
                     // at AVX-512), else of `LANES`: the same bits. `__wide`
@@ -788,7 +824,9 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 __isa: __I,
                 #(#kernel_params),*
             ) -> ::core::result::Result<#ret, ::loss_core::LossError> {
-                let __narrow: bool = #rt::narrow(&[#(#widths),*]);
+                let __widths = [#(#widths),*];
+                let __narrow: bool = #rt::narrow(&__widths);
+                let __row_vectors: bool = #rt::row_vectors_fit(&__widths);
                 #(#prologue)*
                 #(#zero_grads)*
                 #seed_decl
@@ -1606,6 +1644,10 @@ enum Site<'a> {
     /// per-sample scalars are arrays indexed by `__l`; inside a pass
     /// (`column`) the element is column `__j` of each row.
     Rows { column: bool },
+    /// The narrow kernel in its row-vector layout (`narrow::Layout`): lane
+    /// `__l` of a per-sample array is still one row of the group, but inside
+    /// a pass (`element`) the element is number `__j` of row `__l`.
+    RowVectors { element: bool },
 }
 
 /// A scalar node's value in the fast path.
@@ -1623,7 +1665,7 @@ fn element_ref(g: &Graph, n: NodeId, idents: &[Ident], j: Elem<'_>) -> Result<To
 /// in the narrow one.
 fn label_ref(label: &Ident, site: Site<'_>) -> TokenStream {
     match site {
-        Site::Rows { .. } => quote!((#label[__l] as usize)),
+        Site::Rows { .. } | Site::RowVectors { .. } => quote!((#label[__l] as usize)),
         _ => quote!(#label),
     }
 }
@@ -1639,7 +1681,7 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
             let ident = &idents[i.0 as usize];
             match (g.inputs[i.0 as usize].kind, site) {
                 (InputKind::Scalar, _) => quote!(#ident),
-                (InputKind::PerSample, Site::Rows { .. }) => {
+                (InputKind::PerSample, Site::Rows { .. } | Site::RowVectors { .. }) => {
                     let v = label_ident(ident);
                     quote!(#v[__l])
                 }
@@ -1661,6 +1703,14 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
                     quote!(#ident[#j])
                 }
                 (InputKind::Weights(_), Site::Rows { column: true }) => quote!(#ident[__j]),
+                (InputKind::Vector(_), Site::RowVectors { element: true }) => {
+                    let rows = narrow::row_vectors_ident(ident);
+                    quote!(#rows[__l][__j])
+                }
+                (InputKind::Weights(_), Site::RowVectors { element: true }) => {
+                    let v = narrow::weights_vector_ident(ident);
+                    quote!(#v[__j])
+                }
                 _ => return internal(format!("vector input `{ident}` used as a scalar")),
             }
         }
@@ -1676,6 +1726,9 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
                 // the column index the narrow kernel keeps opaque (`__j32`,
                 // see `narrow::emit_pass`).
                 Site::Rows { column: true } => quote!(#rt::onehot_lane::<F>(__j32, #l[__l])),
+                Site::RowVectors { element: true } => {
+                    quote!(#rt::onehot_lane::<F>(__j as u32, #l[__l]))
+                }
                 _ => return internal("onehot used as a scalar"),
             }
         }
@@ -1694,6 +1747,11 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
                 let id = format_ident!("__e{}", n.0);
                 quote!(#id[__l])
             }
+            // Number `__j` of the row being computed.
+            (Shape::Vector(_), Site::RowVectors { element: true }) => {
+                let id = format_ident!("__e{}", n.0);
+                quote!(#id[__j])
+            }
             (Shape::Vector(_), _) => return internal("a vector node used as a scalar"),
             (Shape::Scalar, _) => {
                 // Hoisted scalars are `__h` (one for the batch), per-sample
@@ -1705,7 +1763,7 @@ fn leaf_or_named(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Resu
                 } else {
                     let id = format_ident!("__s{}", n.0);
                     match site {
-                        Site::Rows { .. } => quote!(#id[__l]),
+                        Site::Rows { .. } | Site::RowVectors { .. } => quote!(#id[__l]),
                         _ => quote!(#id),
                     }
                 }
@@ -1849,6 +1907,10 @@ fn fast_expr(g: &Graph, n: NodeId, idents: &[Ident], site: Site<'_>) -> Result<T
                         (InputKind::Vector(_), Site::Rows { .. }) => {
                             let columns = narrow::columns_ident(ident);
                             quote!(#columns[#label][__l])
+                        }
+                        (InputKind::Vector(_), Site::RowVectors { .. }) => {
+                            let rows = narrow::row_vectors_ident(ident);
+                            quote!(#rows[__l][#label])
                         }
                         (InputKind::Vector(_), _) => {
                             let row = row_ident(ident);

@@ -473,7 +473,7 @@ impl Interval {
             }
             // x^n is monotone on x >= 0 (and for odd n everywhere); an even
             // power of an interval around zero is the power of its magnitude.
-            let (base_lo, base_hi) = if n % 2 == 0 && lo.is_negative() {
+            let (base_lo, base_hi) = if n.is_multiple_of(2) && lo.is_negative() {
                 if hi.is_positive() {
                     (Dyadic::zero(), lo.neg().max(hi.clone()))
                 } else {

@@ -23,15 +23,51 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{
-    block_ident, dim_ident, fast_expr, grad_ident, internal, is_leaf, label_ident, lane_loop,
-    leaf_or_named, pass_writes, rt, used_inputs, Program, Result, Site,
+    block_ident, dim_ident, fast_expr, grad_ident, internal, is_hoisted_name, is_leaf, label_ident,
+    lane_loop, leaf_or_named, pass_writes, rt, used_inputs, Program, Result, Site,
 };
-use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
+use crate::ir::{Binary, Graph, InputId, InputKind, NodeId, Op, Reduction, Unary};
 use crate::schedule::{Pass, Schedule, Slot, Step};
+
+/// How a group holds its rows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Layout {
+    /// Transposed: `__t_x[j][l]` is number `j` of row `l`, and every
+    /// element statement is a loop over the rows.
+    Columns,
+    /// A row per vector (f32 at AVX-512, rows of at most
+    /// `loss_core::__private::ROW`): `__v_x[l]` is row `l`, read with one
+    /// masked load, and every element statement is a loop over the row's
+    /// numbers. The reductions go through `columns` to the sums of
+    /// `Columns`, in the same order: the same bits.
+    RowVectors,
+}
+
+impl Layout {
+    /// The number of rows in a group: `LANES` transposed, `ROW` as vectors
+    /// (a group's sums then transpose sixteen rows of sixteen).
+    pub(super) fn rows(self) -> TokenStream {
+        let rt = rt();
+        match self {
+            Layout::Columns => quote!(#rt::LANES),
+            Layout::RowVectors => quote!(#rt::ROW),
+        }
+    }
+}
 
 /// The transposed rows of a vector input in a group (`[[F; LANES]; NARROW]`).
 pub(super) fn columns_ident(input: &Ident) -> Ident {
     format_ident!("__t_{}", input)
+}
+
+/// The rows of a vector input in a group as vectors (`[[F; ROW]; ROW]`).
+pub(super) fn row_vectors_ident(input: &Ident) -> Ident {
+    format_ident!("__v_{}", input)
+}
+
+/// A shared weights input as one vector (`[F; ROW]`).
+pub(super) fn weights_vector_ident(input: &Ident) -> Ident {
+    format_ident!("__wv_{}", input)
 }
 
 /// The transposed gradient rows of a `#[grad]` vector input in a group.
@@ -39,9 +75,9 @@ fn grad_columns_ident(input: &Ident) -> Ident {
     format_ident!("__g_{}", input)
 }
 
-/// Where a stash slot is in a group: the transposed gradient rows, or for a
-/// spare, a transposed buffer of its own (a group's rows are short: there is
-/// always room).
+/// Where a stash slot is in a group: the gradient rows, or for a spare, a
+/// buffer of its own (a group's rows are short: there is always room); in
+/// either layout.
 fn slot_columns_ident(slot: Slot, idents: &[Ident]) -> Ident {
     let ident = &idents[slot.input.0 as usize];
     match slot.spare {
@@ -70,10 +106,17 @@ pub(super) fn group(
     idents: &[Ident],
     writes: &[(InputId, NodeId)],
     with_grad: bool,
+    layout: Layout,
 ) -> Result<Group> {
     let g = p.graph;
     let rt = rt();
     let zero = quote!(<F as ::loss_core::Float>::ZERO);
+    // A group's buffer of rows, in the layout's shape.
+    let buffer = match layout {
+        Layout::Columns => quote!([[#zero; #rt::LANES]; #rt::NARROW]),
+        Layout::RowVectors => quote!([[#zero; #rt::ROW]; #rt::ROW]),
+    };
+    let rows_in_group = layout.rows();
     let mut buffers = Vec::new();
     let mut body = Vec::new();
     let mut scatter = Vec::new();
@@ -84,25 +127,39 @@ pub(super) fn group(
         }
         match input.kind {
             InputKind::Vector(d) => {
-                let columns = columns_ident(ident);
                 let dim = dim_ident(d);
-                buffers.push(quote! {
-                    let mut #columns = [[#zero; #rt::LANES]; #rt::NARROW];
-                });
-                body.push(quote!(#rt::gather(#ident.data, #dim, &__rows, &mut #columns);));
+                match layout {
+                    Layout::Columns => {
+                        let columns = columns_ident(ident);
+                        buffers.push(quote!(let mut #columns = #buffer;));
+                        body.push(quote!(#rt::gather(#ident.data, #dim, &__rows, &mut #columns);));
+                    }
+                    Layout::RowVectors => {
+                        let rows = row_vectors_ident(ident);
+                        body.push(quote! {
+                            let #rows: [[F; #rt::ROW]; #rt::ROW] = #rt::per_lane(|__l| {
+                                #rt::load(__proof, &#ident.data[__rows[__l] * #dim..][..#dim])
+                            });
+                        });
+                    }
+                }
+            }
+            InputKind::Weights(_) if layout == Layout::RowVectors => {
+                let v = weights_vector_ident(ident);
+                buffers.push(quote!(let #v: [F; #rt::ROW] = #rt::load(__proof, #ident);));
             }
             InputKind::Class(d) => {
                 let l = label_ident(ident);
                 let dim = dim_ident(d);
                 body.push(quote! {
-                    let #l: [u32; #rt::LANES] =
+                    let #l: [u32; #rows_in_group] =
                         #rt::per_lane(|__l| #rt::lane_label(#ident[__rows[__l]], #dim));
                 });
             }
             InputKind::PerSample => {
                 let v = label_ident(ident);
                 body.push(quote! {
-                    let #v: [F; #rt::LANES] = #rt::per_lane(|__l| #ident[__rows[__l]]);
+                    let #v: [F; #rows_in_group] = #rt::per_lane(|__l| #ident[__rows[__l]]);
                 });
             }
             _ => {}
@@ -115,11 +172,11 @@ pub(super) fn group(
                 let columns = grad_columns_ident(ident);
                 let blk = block_ident(ident);
                 let dim = dim_ident(d);
-                buffers.push(quote! {
-                    let mut #columns = [[#zero; #rt::LANES]; #rt::NARROW];
-                });
-                scatter.push(quote! {
-                    #rt::scatter(&#columns, __l, &mut #blk[__r * #dim..(__r + 1) * #dim]);
+                buffers.push(quote!(let mut #columns = #buffer;));
+                let out = quote!(&mut #blk[__r * #dim..(__r + 1) * #dim]);
+                scatter.push(match layout {
+                    Layout::Columns => quote!(#rt::scatter(&#columns, __l, #out);),
+                    Layout::RowVectors => quote!(#rt::store(__proof, &#columns[__l], #out);),
                 });
             }
         }
@@ -127,9 +184,7 @@ pub(super) fn group(
     for &(input, spares) in &schedule.spare_rows {
         for spare in 1..=spares {
             let columns = slot_columns_ident(Slot { input, spare }, idents);
-            buffers.push(quote! {
-                let mut #columns = [[#zero; #rt::LANES]; #rt::NARROW];
-            });
+            buffers.push(quote!(let mut #columns = #buffer;));
         }
     }
     // Each per-sample step is an array filled by a loop of its own (see
@@ -138,15 +193,54 @@ pub(super) fn group(
         match step {
             Step::Scalar(n) => {
                 let id = format_ident!("__s{}", n.0);
-                let e = fast_expr(g, *n, idents, Site::Rows { column: false })?;
-                let fill = lane_loop(&quote!(#rt::LANES), quote!(#id[__l] = #e;));
+                let site = match layout {
+                    Layout::Columns => Site::Rows { column: false },
+                    Layout::RowVectors => Site::RowVectors { element: false },
+                };
+                // Sixteen rows' scalars fill a vector: the whole-chunk
+                // functions, one range test for the sixteen (the short exp
+                // and ln where every lane is in range).
+                if let (Layout::RowVectors, Some((function, operands, extra))) =
+                    (layout, lanes_function(g, *n))
+                {
+                    let mut fills = Vec::new();
+                    let mut arrays = Vec::new();
+                    for (k, &a) in operands.iter().enumerate() {
+                        if !is_leaf(g, a) && !is_hoisted_name(g, a) {
+                            let array = format_ident!("__s{}", a.0);
+                            arrays.push(quote!(&#array));
+                            continue;
+                        }
+                        let name = format_ident!("__op{}", k);
+                        let v = leaf_or_named(g, a, idents, site)?;
+                        let fill = lane_loop(&rows_in_group, quote!(#name[__l] = #v;));
+                        fills.push(quote! {
+                            let mut #name = [#zero; #rows_in_group];
+                            #fill
+                        });
+                        arrays.push(quote!(&#name));
+                    }
+                    body.push(quote! {
+                        let #id: [F; #rows_in_group] = {
+                            #(#fills)*
+                            #rt::#function::<__M, F, { #rows_in_group }>(#(#arrays),* #extra)
+                        };
+                    });
+                    continue;
+                }
+                let e = fast_expr(g, *n, idents, site)?;
+                let fill = lane_loop(&rows_in_group, quote!(#id[__l] = #e;));
                 body.push(quote! {
-                    let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES];
+                    let mut #id: [F; #rows_in_group] = [#zero; #rows_in_group];
                     #fill
                 });
             }
             Step::Pass(pass) => {
-                body.push(emit_pass(g, pass, &pass_writes(pass, writes), idents)?);
+                let writes = pass_writes(pass, writes);
+                body.push(match layout {
+                    Layout::Columns => emit_pass(g, pass, &writes, idents)?,
+                    Layout::RowVectors => emit_row_vectors_pass(g, pass, &writes, idents)?,
+                });
             }
         }
     }
@@ -282,6 +376,179 @@ fn emit_pass(
             let __part = #rt::partial(__j, #dim);
             #(#stmts)*
             #(#in_order)*
+        }
+        #(#done)*
+    })
+}
+
+/// The whole-chunk function of `loss_core::__private` that computes node
+/// `e` over a chunk, with its operands and its last arguments: `exp(a -
+/// b)`, `x ln y`, `x ln x`, `ln x` and `ln(1 + x)`.
+fn lanes_function(g: &Graph, e: NodeId) -> Option<(TokenStream, Vec<NodeId>, TokenStream)> {
+    Some(match g.op(e) {
+        Op::Binary(Binary::ExpDiff, a, b) => (quote!(exp_diff_lanes), vec![a, b], quote!(, false)),
+        Op::Binary(Binary::Xlogy, a, b) if a == b => (quote!(xlogx_lanes), vec![a], quote!()),
+        Op::Binary(Binary::Xlogy, a, b) => (quote!(xlogy_lanes), vec![a, b], quote!()),
+        Op::Unary(Unary::Ln, a) => (quote!(ln_lanes), vec![a], quote!()),
+        Op::Unary(Unary::Log1p, a) => (quote!(log1p_lanes), vec![a], quote!()),
+        _ => return None,
+    })
+}
+
+/// A pass of the kernel in the row-vector layout: a loop over the group's
+/// rows, and in it a loop over the row's numbers per statement (the row
+/// kernel's form for a chunk). Each reduction keeps every row's terms, and
+/// after the loop takes them column by column as [`emit_pass`] does, so in
+/// its order: the same bits. The numbers past a row's end are computed from
+/// its first (see `loss_core::__private::load`) and never read: the sums
+/// stop at the row's width, and the stores write only its numbers.
+fn emit_row_vectors_pass(
+    g: &Graph,
+    pass: &Pass,
+    writes: &[(InputId, NodeId)],
+    idents: &[Ident],
+) -> Result<TokenStream> {
+    let rt = rt();
+    let dim = dim_ident(pass.dim);
+    let site = Site::RowVectors { element: true };
+    let zero = quote!(<F as ::loss_core::Float>::ZERO);
+    let each = |stmt: TokenStream| {
+        quote! {
+            for __j in 0..#rt::ROW {
+                #stmt
+            }
+        }
+    };
+    let mut init = Vec::new();
+    let mut done = Vec::new();
+    let mut stmts = Vec::new();
+    for &e in &pass.elements {
+        let id = format_ident!("__e{}", e.0);
+        let load = pass.loads.iter().find(|&&(n, _)| n == e);
+        if load.is_none() && is_leaf(g, e) {
+            continue;
+        }
+        if load.is_none() {
+            if let Some((function, operands, extra)) = lanes_function(g, e) {
+                // The row kernel's whole-chunk functions (one range test,
+                // then the short exp or ln in every lane): a row is a chunk.
+                let mut fills = Vec::new();
+                let mut arrays = Vec::new();
+                for (k, &n) in operands.iter().enumerate() {
+                    let name = format_ident!("__op{}", k);
+                    match g.op(n) {
+                        Op::Input(i)
+                            if matches!(g.inputs[i.0 as usize].kind, InputKind::Vector(_)) =>
+                        {
+                            let rows = row_vectors_ident(&idents[i.0 as usize]);
+                            arrays.push(quote!(&#rows[__l]));
+                        }
+                        _ if g.shape(n) != crate::ir::Shape::Scalar && !is_leaf(g, n) => {
+                            let array = format_ident!("__e{}", n.0);
+                            arrays.push(quote!(&#array));
+                        }
+                        _ => {
+                            let v = leaf_or_named(g, n, idents, site)?;
+                            let fill = each(quote!(#name[__j] = #v;));
+                            fills.push(quote! {
+                                let mut #name = [#zero; #rt::ROW];
+                                #fill
+                            });
+                            arrays.push(quote!(&#name));
+                        }
+                    }
+                }
+                stmts.push(quote! {
+                    let #id: [F; #rt::ROW] = {
+                        #(#fills)*
+                        #rt::#function::<__M, F, { #rt::ROW }>(#(#arrays),* #extra)
+                    };
+                });
+                continue;
+            }
+        }
+        let x = match load {
+            Some(&(_, slot)) => {
+                let rows = slot_columns_ident(slot, idents);
+                quote!(#rows[__l][__j])
+            }
+            None => fast_expr(g, e, idents, site)?,
+        };
+        let fill = each(quote!(#id[__j] = #x;));
+        stmts.push(quote!(let mut #id: [F; #rt::ROW] = [#zero; #rt::ROW]; #fill));
+    }
+    for &(slot, node) in &pass.stashes {
+        let rows = slot_columns_ident(slot, idents);
+        let v = leaf_or_named(g, node, idents, site)?;
+        stmts.push(each(quote!(#rows[__l][__j] = #v;)));
+    }
+    for &r in &pass.reductions {
+        let terms = format_ident!("__terms{}", r.0);
+        let result = format_ident!("__s{}", r.0);
+        let (kind, x) = match g.op(r) {
+            Op::Reduce(kind, x) => (kind, x),
+            _ => return internal("a pass reduction is a Reduce node"),
+        };
+        let v = leaf_or_named(g, x, idents, site)?;
+        // A reduction of an input takes its rows as they are.
+        let terms = match g.op(x) {
+            Op::Input(i) if matches!(g.inputs[i.0 as usize].kind, InputKind::Vector(_)) => {
+                row_vectors_ident(&idents[i.0 as usize])
+            }
+            _ => {
+                init.push(quote!(let mut #terms = [[#zero; #rt::ROW]; #rt::ROW];));
+                stmts.push(each(quote!(#terms[__l][__j] = #v;)));
+                terms
+            }
+        };
+        // The terms column by column, as `emit_pass` adds them.
+        let by_columns = match kind {
+            Reduction::Sum => quote!(column_sums),
+            Reduction::ShiftMax => quote!(column_maxima),
+            Reduction::Max => quote!(column_maxima_nan),
+            Reduction::LogSumExp => {
+                return internal("log-sum-exp must be expanded before emission")
+            }
+        };
+        done.push(quote! {
+            let #result: [F; #rt::ROW] = #rt::#by_columns(&#rt::columns(__proof, &#terms), #dim);
+        });
+    }
+    for &(i, node) in writes {
+        let ident = &idents[i.0 as usize];
+        let v = leaf_or_named(g, node, idents, site)?;
+        match g.inputs[i.0 as usize].kind {
+            InputKind::Vector(_) => {
+                let rows = grad_columns_ident(ident);
+                stmts.push(each(quote!(#rows[__l][__j] = __seeds[__l] * #v;)));
+            }
+            // Shared weights: every kept row adds, in row order (the order
+            // of the other kernels, so the same bits).
+            _ => {
+                let gi = grad_ident(ident);
+                let contribution = format_ident!("__w{}", i.0);
+                stmts.push(quote! {
+                    let mut #contribution = [#zero; #rt::ROW];
+                });
+                stmts.push(each(quote!(#contribution[__j] = __seeds[__l] * #v;)));
+                stmts.push(quote! {
+                    if __keep[__l] {
+                        for (__g, __c) in #gi.iter_mut().zip(#contribution) {
+                            *__g += __c;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    Ok(quote! {
+        #(#init)*
+        for __l in 0..#rt::ROW {
+            // The row through a barrier: LLVM then vectorises each
+            // statement's loop over the row's numbers, and not this loop
+            // across the rows (which it did, with a scatter for every store).
+            let __l: usize = ::core::hint::black_box(__l);
+            #(#stmts)*
         }
         #(#done)*
     })
