@@ -1189,24 +1189,10 @@ fn emit_pass(
                 // `xlogx_lanes`, `ln_lanes`, `log1p_lanes`). The exps of a
                 // log-sum-exp, `exp(x - shift(x))`, take the max pass's test
                 // of their whole row instead where it passed.
-                let in_lanes = match g.op(e) {
-                    Op::Binary(Binary::ExpDiff, a, b) => {
-                        let in_range = match shift_of_row(g, a, b) {
-                            Some(max) => in_range_ident(max).to_token_stream(),
-                            None => quote!(false),
-                        };
-                        Some((quote!(exp_diff_lanes), vec![a, b], quote!(, #in_range)))
-                    }
-                    Op::Binary(Binary::Xlogy, a, b) if a == b => {
-                        Some((quote!(xlogx_lanes), vec![a], quote!()))
-                    }
-                    Op::Binary(Binary::Xlogy, a, b) => {
-                        Some((quote!(xlogy_lanes), vec![a, b], quote!()))
-                    }
-                    Op::Unary(Unary::Ln, a) => Some((quote!(ln_lanes), vec![a], quote!())),
-                    Op::Unary(Unary::Log1p, a) => Some((quote!(log1p_lanes), vec![a], quote!())),
-                    _ => None,
-                };
+                let in_lanes = lanes_function(g, e, |a, b| match shift_of_row(g, a, b) {
+                    Some(max) => in_range_ident(max).to_token_stream(),
+                    None => quote!(false),
+                });
                 if let (Some((function, operands, row_test)), None) = (in_lanes, load) {
                     // Each operand as an array of the chunk's width: the
                     // chunk of an input row or the array of a node as they
@@ -1489,6 +1475,30 @@ fn min_ident(max: NodeId) -> Ident {
 
 /// Whether every `x - shift` of the row whose maximum is `max` is in the
 /// short exp's range (from the max pass).
+/// The whole-chunk function of `loss_core::__private` that computes node
+/// `e` over a chunk of any width, its operands, and its arguments after
+/// them: `exp(a - b)` (`exp_diff_lanes`, whose last argument, from
+/// `exp_test(a, b)`, says whether a test of the whole row already found
+/// every `a - b` in the short exp's range), `x ln y`, `x ln x`, `ln x` and
+/// `ln(1 + x)`.
+fn lanes_function(
+    g: &Graph,
+    e: NodeId,
+    exp_test: impl FnOnce(NodeId, NodeId) -> TokenStream,
+) -> Option<(TokenStream, Vec<NodeId>, TokenStream)> {
+    Some(match g.op(e) {
+        Op::Binary(Binary::ExpDiff, a, b) => {
+            let test = exp_test(a, b);
+            (quote!(exp_diff_lanes), vec![a, b], quote!(, #test))
+        }
+        Op::Binary(Binary::Xlogy, a, b) if a == b => (quote!(xlogx_lanes), vec![a], quote!()),
+        Op::Binary(Binary::Xlogy, a, b) => (quote!(xlogy_lanes), vec![a, b], quote!()),
+        Op::Unary(Unary::Ln, a) => (quote!(ln_lanes), vec![a], quote!()),
+        Op::Unary(Unary::Log1p, a) => (quote!(log1p_lanes), vec![a], quote!()),
+        _ => return None,
+    })
+}
+
 fn in_range_ident(max: NodeId) -> Ident {
     format_ident!("__in_range{}", max.0)
 }

@@ -35,9 +35,9 @@ use quote::{format_ident, quote};
 
 use super::{
     block_ident, dim_ident, fast_expr, grad_ident, internal, is_hoisted_name, is_leaf, label_ident,
-    lane_loop, leaf_or_named, pass_writes, rt, used_inputs, Program, Result, Site,
+    lane_loop, lanes_function, leaf_or_named, pass_writes, rt, used_inputs, Program, Result, Site,
 };
-use crate::ir::{Binary, Graph, InputId, InputKind, NodeId, Op, Reduction, Unary};
+use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
 use crate::schedule::{Pass, Schedule, Slot, Step};
 
 /// How a group holds its rows.
@@ -212,7 +212,7 @@ pub(super) fn group(
                 // functions, one range test for the sixteen (the short exp
                 // and ln where every lane is in range).
                 if let (Layout::RowVectors, Some((function, operands, extra))) =
-                    (layout, lanes_function(g, *n))
+                    (layout, lanes_function(g, *n, |_, _| quote!(false)))
                 {
                     let mut fills = Vec::new();
                     let mut arrays = Vec::new();
@@ -392,20 +392,6 @@ fn emit_pass(
     })
 }
 
-/// The whole-chunk function of `loss_core::__private` that computes node
-/// `e` over a chunk, with its operands and its last arguments: `exp(a -
-/// b)`, `x ln y`, `x ln x`, `ln x` and `ln(1 + x)`.
-fn lanes_function(g: &Graph, e: NodeId) -> Option<(TokenStream, Vec<NodeId>, TokenStream)> {
-    Some(match g.op(e) {
-        Op::Binary(Binary::ExpDiff, a, b) => (quote!(exp_diff_lanes), vec![a, b], quote!(, false)),
-        Op::Binary(Binary::Xlogy, a, b) if a == b => (quote!(xlogx_lanes), vec![a], quote!()),
-        Op::Binary(Binary::Xlogy, a, b) => (quote!(xlogy_lanes), vec![a, b], quote!()),
-        Op::Unary(Unary::Ln, a) => (quote!(ln_lanes), vec![a], quote!()),
-        Op::Unary(Unary::Log1p, a) => (quote!(log1p_lanes), vec![a], quote!()),
-        _ => return None,
-    })
-}
-
 /// A pass of the kernel in the row-vector layout: a loop over the group's
 /// rows, and in it a loop over the row's numbers per statement (the row
 /// kernel's form for a chunk). Each reduction keeps every row's terms, and
@@ -440,7 +426,7 @@ fn emit_row_vectors_pass(
             continue;
         }
         if load.is_none() {
-            if let Some((function, operands, extra)) = lanes_function(g, e) {
+            if let Some((function, operands, extra)) = lanes_function(g, e, |_, _| quote!(false)) {
                 // The row kernel's whole-chunk functions (one range test,
                 // then the short exp or ln in every lane): a row is a chunk.
                 let mut fills = Vec::new();
