@@ -4,12 +4,13 @@
 //! the narrow kernel's sums.
 //!
 //! The kernel (`loss-macros`' `emit::narrow`, in its row-vector layout)
-//! runs eight rows at a time, like the narrow kernel, but computes each
-//! row's elements in one vector of [`ROW`] numbers instead of a column at
-//! a time across rows: the loads and stores are one instruction per row, and
-//! nothing is copied in and out of transposed buffers. Its sums take the
-//! narrow kernel's order, column by column across the rows, through
-//! [`columns`]: the same bits as the narrow and row kernels.
+//! runs sixteen rows at a time and computes each row's elements in one
+//! vector of [`ROW`] numbers, where the transposed narrow kernel takes a
+//! column at a time across eight rows: the loads and stores are one
+//! instruction per row, and nothing is copied in and out of transposed
+//! buffers. Its sums take the transposed kernel's order, column by column
+//! across the rows, through [`columns`] and [`column_sums`]: the same bits
+//! as the narrow and row kernels.
 //!
 //! Plain arrays cannot do this: LLVM splits a row's loads and stores into
 //! pieces, and a masked store followed by a load of the same row stalls (the
