@@ -18,7 +18,9 @@
 //!
 //! Every point has short rows (the narrow kernel's) or long ones (the row
 //! kernel's chunks and tail), and batches of 1 to 11 rows (a group of eight
-//! and a part-full one). The programs reduce the batch by `sum`, `mean` or
+//! and a part-full one); the fifth of each program has 16 to 40 rows of 9
+//! to 16 numbers, which at AVX-512 in f32 take the narrow kernel's row
+//! vectors (compared with AVX2's transposed layout, bit for bit). The programs reduce the batch by `sum`, `mean` or
 //! `none` in turn; `none`'s losses are checked through `sum_i w_i loss_i`,
 //! with the point's random `upstream` weights `w`.
 
@@ -229,7 +231,7 @@ fn relative_gap(got: &[f64], want: &[f64]) -> f64 {
 #[test]
 fn emitted_programs_compute_what_they_say() {
     let lines = lines();
-    assert_eq!(lines.len(), 4 * BODIES.len(), "four points per program");
+    assert_eq!(lines.len(), 5 * BODIES.len(), "five points per program");
     let (mut levels_compared, mut coordinates, mut kinks) = (0, 0, 0);
     for Line {
         program: k,

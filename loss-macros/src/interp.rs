@@ -848,13 +848,17 @@ mod tests {
     /// writes is under the differential test too, not only its graphs:
     /// `emitted/programs.rs`, their declarations, and `emitted/values.txt`,
     /// the unoptimised program's value (the interpreter's, summed over the
-    /// rows) at points of short rows (the narrow kernel) and long ones (the
-    /// row kernel, its chunks and tail).
+    /// rows) at `POINTS` points each: of short rows (the narrow kernel, in
+    /// either layout) and long ones (the row kernel, its chunks and tail).
     ///
     /// The test checks that the committed files are what it draws, within
     /// 1e-12 for the values (the platform's `exp` and `ln` may differ in a
     /// last bit); `LOSS_WRITE_FIXTURES=1` writes them instead, after a
     /// change to the grammar.
+    /// The points of each emitted program (`loss-core/tests/emitted_programs.rs`
+    /// reads them all).
+    const POINTS: usize = 5;
+
     #[test]
     fn emitted_program_fixtures_are_the_interpreters() {
         // Other programs, to run the emitted test on more of them: the
@@ -926,17 +930,23 @@ mod tests {
                 ));
             }
             // Two points in the narrow kernel's widths, two in the row
-            // kernel's; batches that fill a group of eight and leave one
-            // part-full.
+            // kernel's, with batches that fill a group of eight and leave
+            // one part-full; and one of 16 to 40 rows of 9 to 16 numbers,
+            // which at AVX-512 in f32 take the narrow kernel's row vectors.
             let mut drawn = 0;
-            while drawn < 4 {
+            while drawn < POINTS {
                 let c = match drawn {
                     0 => 1 + rng.below(12) as usize,
                     1 => 13 + rng.below(28) as usize,
                     2 => 41 + rng.below(24) as usize,
-                    _ => 65 + rng.below(100) as usize,
+                    3 => 65 + rng.below(100) as usize,
+                    _ => 9 + rng.below(8) as usize,
                 };
-                let (n, d) = (1 + rng.below(11) as usize, 1 + rng.below(4) as usize);
+                let n = match drawn {
+                    4 => 16 + rng.below(25) as usize,
+                    _ => 1 + rng.below(11) as usize,
+                };
+                let d = 1 + rng.below(4) as usize;
                 let seed = rng.next();
                 let (rows, upstream, check) = point_args(seed, n, c, d);
                 let losses = rows

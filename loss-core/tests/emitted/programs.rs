@@ -10,54 +10,54 @@ loss_core::loss! {
     }
     #[reduce(mean)]
     pub fn p01(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        ln(1.0 - sigmoid(2.0 * tanh(s))) + sum((((s * b)) / (1.0 + sum(xlogy(softmax(a), softmax(a))).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        (0.579) + cross_entropy((s * a), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(none)]
     pub fn p02(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        (s * (cross_entropy((b + b), softmax(((2.0 * a) / 2.0))) * log_softmax(a)[y])) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        ((s * multi_margin(((2.0 * b) + (a / 2.0)), y, 1.0)) * softplus(log_softmax(((2.0 * a) / 2.0))[y])) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(mean)]
     pub fn p03(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        b[y] + cross_entropy(tanh(b), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        ((0.082) + t) + logsumexp(((a * a) * (b[y] * a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(none)]
     pub fn p04(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        ln(1.0 + s.powi(2)) + sum(softplus((a * a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        cross_entropy((a * onehot(y)), y) + logsumexp(((sum(a) * (b * a)) - sum(u * log_softmax(a)[y]))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p05(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        softplus((sum(huber(((a - a) / 2.0), ((a / 2.0) - (a / 2.0)), 1.0)) + cross_entropy(log_softmax(b) * softmax(a), y))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        (sum(smooth_l1(((b - a) - a), (((b - a) - a) / 2.0 + ((b - a) - a) / 2.0), 0.5)) * cross_entropy(log_softmax((b + (2.0 * b))) * softmax(((b - a) - a)), y)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(none)]
     pub fn p06(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        mean(log_softmax(a)) + logsumexp(((((a) / (1.0 + t.powi(2))) - softplus(b)) + binary_cross_entropy_with_logits(softmax(b), sigmoid(b)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        tanh(log_softmax(b)[y]) + logsumexp((((a + b) - sqrt((1.733).powi(2) + 0.5)) + softmax((2.0 * a - a - a)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p07(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        log_softmax(b)[y] + logsumexp(log_softmax(softmax(a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        (b[y] - t) + cross_entropy((softmax(a) + (b * onehot(y))), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(mean)]
     pub fn p08(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        (softplus((max(a) - a[y])) * ((max(a) - a[y]) * label_smoothed_cross_entropy((2.0 * a), y, 0.1))) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        multi_margin((2.0 * a), y, 1.0) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
     #[reduce(sum)]
     pub fn p09(#[grad] a: Vector<C>, #[grad] b: Vector<C>, y: Class<C>, #[grad] s: PerSample, #[grad] t: Scalar, #[grad] u: Vector<D>) {
-        t + sum(softmax(a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
+        t + sum(log_softmax(a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))
     }
 }
 
 /// Their bodies, in order.
 pub const BODIES: [&str; 10] = [
     "(1.175) + (t.powi(2) * kl_div(softmax((b * onehot(y)) / 2.0), softmax((2.0 * b - b - b) / 2.0))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "ln(1.0 - sigmoid(2.0 * tanh(s))) + sum((((s * b)) / (1.0 + sum(xlogy(softmax(a), softmax(a))).powi(2)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "(s * (cross_entropy((b + b), softmax(((2.0 * a) / 2.0))) * log_softmax(a)[y])) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "b[y] + cross_entropy(tanh(b), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "ln(1.0 + s.powi(2)) + sum(softplus((a * a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "softplus((sum(huber(((a - a) / 2.0), ((a / 2.0) - (a / 2.0)), 1.0)) + cross_entropy(log_softmax(b) * softmax(a), y))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "mean(log_softmax(a)) + logsumexp(((((a) / (1.0 + t.powi(2))) - softplus(b)) + binary_cross_entropy_with_logits(softmax(b), sigmoid(b)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "log_softmax(b)[y] + logsumexp(log_softmax(softmax(a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "(softplus((max(a) - a[y])) * ((max(a) - a[y]) * label_smoothed_cross_entropy((2.0 * a), y, 0.1))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
-    "t + sum(softmax(a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "(0.579) + cross_entropy((s * a), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "((s * multi_margin(((2.0 * b) + (a / 2.0)), y, 1.0)) * softplus(log_softmax(((2.0 * a) / 2.0))[y])) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "((0.082) + t) + logsumexp(((a * a) * (b[y] * a))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "cross_entropy((a * onehot(y)), y) + logsumexp(((sum(a) * (b * a)) - sum(u * log_softmax(a)[y]))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "(sum(smooth_l1(((b - a) - a), (((b - a) - a) / 2.0 + ((b - a) - a) / 2.0), 0.5)) * cross_entropy(log_softmax((b + (2.0 * b))) * softmax(((b - a) - a)), y)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "tanh(log_softmax(b)[y]) + logsumexp((((a + b) - sqrt((1.733).powi(2) + 0.5)) + softmax((2.0 * a - a - a)))) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "(b[y] - t) + cross_entropy((softmax(a) + (b * onehot(y))), y) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "multi_margin((2.0 * a), y, 1.0) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
+    "t + sum(log_softmax(a)) + 0.0 * (s + t + a[y] + b[y] + sum(u))",
 ];
 
 /// Program `k`'s value at `x`.
