@@ -279,7 +279,6 @@ fn emit_pass(
     let rt = rt();
     let dim = dim_ident(pass.dim);
     let site = Site::Rows { column: true };
-    let zero = quote!(<F as ::loss_core::Float>::ZERO);
     let each = |stmt: TokenStream| lane_loop(&quote!(#rt::LANES), stmt);
     let mut init = Vec::new();
     let mut done = Vec::new();
@@ -287,27 +286,7 @@ fn emit_pass(
     // Statements that add to one place from every lane, in lane order: a
     // loop of their own, after the vectorised ones.
     let mut in_order = Vec::new();
-    for &e in &pass.elements {
-        let id = format_ident!("__e{}", e.0);
-        let load = pass.loads.iter().find(|&&(n, _)| n == e);
-        if load.is_none() && is_leaf(g, e) {
-            continue;
-        }
-        let x = match load {
-            Some(&(_, slot)) => {
-                let columns = slot_columns_ident(slot, idents);
-                quote!(#columns[__j][__l])
-            }
-            None => fast_expr(g, e, idents, site)?,
-        };
-        let fill = each(quote!(#id[__l] = #x;));
-        stmts.push(quote!(let mut #id: [F; #rt::LANES] = [#zero; #rt::LANES]; #fill));
-    }
-    for &(slot, node) in &pass.stashes {
-        let columns = slot_columns_ident(slot, idents);
-        let v = leaf_or_named(g, node, idents, site)?;
-        stmts.push(each(quote!(#columns[__j][__l] = #v;)));
-    }
+    elements_and_stashes(g, pass, idents, Layout::Columns, &mut stmts)?;
     for &r in &pass.reductions {
         let acc = format_ident!("__acc{}", r.0);
         let result = format_ident!("__s{}", r.0);
@@ -392,6 +371,96 @@ fn emit_pass(
     })
 }
 
+/// The statements of a pass that compute its elements (each an array over
+/// the group's rows in `Layout::Columns`, over a row's numbers in
+/// `Layout::RowVectors`) and store its stashes, in order.
+fn elements_and_stashes(
+    g: &Graph,
+    pass: &Pass,
+    idents: &[Ident],
+    layout: Layout,
+    stmts: &mut Vec<TokenStream>,
+) -> Result<()> {
+    let rt = rt();
+    let zero = quote!(<F as ::loss_core::Float>::ZERO);
+    let (site, width) = match layout {
+        Layout::Columns => (Site::Rows { column: true }, quote!(#rt::LANES)),
+        Layout::RowVectors => (Site::RowVectors { element: true }, quote!(#rt::ROW)),
+    };
+    // An element of an array, and of a slot's buffer.
+    let (at, in_slot) = match layout {
+        Layout::Columns => (quote!([__l]), quote!([__j][__l])),
+        Layout::RowVectors => (quote!([__j]), quote!([__l][__j])),
+    };
+    let each = |stmt: TokenStream| match layout {
+        Layout::Columns => lane_loop(&width, stmt),
+        Layout::RowVectors => quote! {
+            for __j in 0..#width {
+                #stmt
+            }
+        },
+    };
+    for &e in &pass.elements {
+        let id = format_ident!("__e{}", e.0);
+        let load = pass.loads.iter().find(|&&(n, _)| n == e);
+        if load.is_none() && is_leaf(g, e) {
+            continue;
+        }
+        if let (Layout::RowVectors, None, Some((function, operands, extra))) =
+            (layout, load, lanes_function(g, e, |_, _| quote!(false)))
+        {
+            // The row kernel's whole-chunk functions (one range test, then
+            // the short exp or ln in every lane): a row is a chunk.
+            let mut fills = Vec::new();
+            let mut arrays = Vec::new();
+            for (k, &n) in operands.iter().enumerate() {
+                let name = format_ident!("__op{}", k);
+                match g.op(n) {
+                    Op::Input(i) if matches!(g.inputs[i.0 as usize].kind, InputKind::Vector(_)) => {
+                        let rows = row_vectors_ident(&idents[i.0 as usize]);
+                        arrays.push(quote!(&#rows[__l]));
+                    }
+                    _ if g.shape(n) != crate::ir::Shape::Scalar && !is_leaf(g, n) => {
+                        let array = format_ident!("__e{}", n.0);
+                        arrays.push(quote!(&#array));
+                    }
+                    _ => {
+                        let v = leaf_or_named(g, n, idents, site)?;
+                        let fill = each(quote!(#name[__j] = #v;));
+                        fills.push(quote! {
+                            let mut #name = [#zero; #rt::ROW];
+                            #fill
+                        });
+                        arrays.push(quote!(&#name));
+                    }
+                }
+            }
+            stmts.push(quote! {
+                let #id: [F; #rt::ROW] = {
+                    #(#fills)*
+                    #rt::#function::<__M, F, { #rt::ROW }>(#(#arrays),* #extra)
+                };
+            });
+            continue;
+        }
+        let x = match load {
+            Some(&(_, slot)) => {
+                let buffer = slot_columns_ident(slot, idents);
+                quote!(#buffer #in_slot)
+            }
+            None => fast_expr(g, e, idents, site)?,
+        };
+        let fill = each(quote!(#id #at = #x;));
+        stmts.push(quote!(let mut #id: [F; #width] = [#zero; #width]; #fill));
+    }
+    for &(slot, node) in &pass.stashes {
+        let buffer = slot_columns_ident(slot, idents);
+        let v = leaf_or_named(g, node, idents, site)?;
+        stmts.push(each(quote!(#buffer #in_slot = #v;)));
+    }
+    Ok(())
+}
+
 /// A pass of the kernel in the row-vector layout: a loop over the group's
 /// rows, and in it a loop over the row's numbers per statement (the row
 /// kernel's form for a chunk). Each reduction keeps every row's terms, and
@@ -419,66 +488,7 @@ fn emit_row_vectors_pass(
     let mut init = Vec::new();
     let mut done = Vec::new();
     let mut stmts = Vec::new();
-    for &e in &pass.elements {
-        let id = format_ident!("__e{}", e.0);
-        let load = pass.loads.iter().find(|&&(n, _)| n == e);
-        if load.is_none() && is_leaf(g, e) {
-            continue;
-        }
-        if load.is_none() {
-            if let Some((function, operands, extra)) = lanes_function(g, e, |_, _| quote!(false)) {
-                // The row kernel's whole-chunk functions (one range test,
-                // then the short exp or ln in every lane): a row is a chunk.
-                let mut fills = Vec::new();
-                let mut arrays = Vec::new();
-                for (k, &n) in operands.iter().enumerate() {
-                    let name = format_ident!("__op{}", k);
-                    match g.op(n) {
-                        Op::Input(i)
-                            if matches!(g.inputs[i.0 as usize].kind, InputKind::Vector(_)) =>
-                        {
-                            let rows = row_vectors_ident(&idents[i.0 as usize]);
-                            arrays.push(quote!(&#rows[__l]));
-                        }
-                        _ if g.shape(n) != crate::ir::Shape::Scalar && !is_leaf(g, n) => {
-                            let array = format_ident!("__e{}", n.0);
-                            arrays.push(quote!(&#array));
-                        }
-                        _ => {
-                            let v = leaf_or_named(g, n, idents, site)?;
-                            let fill = each(quote!(#name[__j] = #v;));
-                            fills.push(quote! {
-                                let mut #name = [#zero; #rt::ROW];
-                                #fill
-                            });
-                            arrays.push(quote!(&#name));
-                        }
-                    }
-                }
-                stmts.push(quote! {
-                    let #id: [F; #rt::ROW] = {
-                        #(#fills)*
-                        #rt::#function::<__M, F, { #rt::ROW }>(#(#arrays),* #extra)
-                    };
-                });
-                continue;
-            }
-        }
-        let x = match load {
-            Some(&(_, slot)) => {
-                let rows = slot_columns_ident(slot, idents);
-                quote!(#rows[__l][__j])
-            }
-            None => fast_expr(g, e, idents, site)?,
-        };
-        let fill = each(quote!(#id[__j] = #x;));
-        stmts.push(quote!(let mut #id: [F; #rt::ROW] = [#zero; #rt::ROW]; #fill));
-    }
-    for &(slot, node) in &pass.stashes {
-        let rows = slot_columns_ident(slot, idents);
-        let v = leaf_or_named(g, node, idents, site)?;
-        stmts.push(each(quote!(#rows[__l][__j] = #v;)));
-    }
+    elements_and_stashes(g, pass, idents, Layout::RowVectors, &mut stmts)?;
     for &r in &pass.reductions {
         let terms = format_ident!("__terms{}", r.0);
         let result = format_ident!("__s{}", r.0);
