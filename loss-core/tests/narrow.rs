@@ -15,6 +15,9 @@
 //! their maximum and subnormal probabilities, where the row kernel's chunks
 //! take the general `exp` and `ln` (the narrow kernel always does).
 //!
+//! A declared loss with a gradient for shared weights, which no ready loss
+//! has, is compared in the three kernels too.
+//!
 //! Its own test binary: the switch is global to the process.
 
 mod common;
@@ -23,6 +26,7 @@ mod stdlib;
 
 use common::Rng;
 use loss_core::simd::{self, Level};
+use loss_core::Rows;
 use stdlib::{convert, is_sentinel, Call, Domain, Loss, Ordinary, Out, Source, TableFloat, LOSSES};
 
 /// Batch sizes: one row, a partial group, a full one, one past it, a group
@@ -167,5 +171,55 @@ fn the_short_and_general_exp_and_ln_agree_in_generated_code() {
                 compare::<f32>(loss, &call, n, c);
             }
         }
+    }
+}
+
+loss_core::loss! {
+    /// Shared weights with a gradient (no ready loss has one): every row
+    /// adds to it, in row order, in every kernel.
+    pub fn shared_weights(#[grad] z: Vector<C>, y: Class<C>, #[grad] w: Weights<C>) {
+        w[y] * cross_entropy(z, y) + sum(softmax(z) * w)
+    }
+}
+
+/// The gradient of shared weights, which the kernels add to row by row,
+/// is the same in the row-vector layout, the transposed one (capped at
+/// AVX2) and the row kernel, in f32 at widths and batches that take the
+/// row vectors where the CPU has AVX-512.
+#[test]
+fn the_gradient_of_shared_weights_is_the_same_in_every_kernel() {
+    let mut rng = Rng::new(17);
+    for (n, c) in [(16, 9), (20, 10), (33, 12), (70, 16)] {
+        let z: Vec<f32> = rng
+            .vec(n * c, -4.0, 4.0)
+            .into_iter()
+            .map(|x| x as f32)
+            .collect();
+        let y: Vec<u32> = rng.labels(n, c).into_iter().map(|l| l as u32).collect();
+        let w: Vec<f32> = rng.vec(c, 0.1, 2.0).into_iter().map(|x| x as f32).collect();
+        let run = || {
+            let (mut dz, mut dw) = (vec![f32::NAN; n * c], vec![f32::NAN; c]);
+            let v =
+                shared_weights::value_and_grad(Rows::new(&z, n, c), &y, &w, &mut dz[..], &mut dw)
+                    .unwrap();
+            let bits = |xs: &[f32]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (v.to_bits(), bits(&dz), bits(&dw))
+        };
+        let row_vectors = run();
+        simd::set_max_level(Some(Level::Avx2));
+        let columns = run();
+        simd::set_max_level(None);
+        simd::set_rows_in_lanes(false);
+        let rows = run();
+        simd::set_rows_in_lanes(true);
+        assert_eq!(
+            row_vectors, columns,
+            "{n}x{c}: against the transposed layout"
+        );
+        assert_eq!(row_vectors, rows, "{n}x{c}: against the row kernel");
+        assert!(
+            row_vectors.2.iter().all(|&b| !f32::from_bits(b).is_nan()),
+            "{n}x{c}: dw written"
+        );
     }
 }
