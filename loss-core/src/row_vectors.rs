@@ -157,25 +157,28 @@ pub fn column_sums<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW
 /// `Lanes::max`), from the group's [`columns`].
 #[inline(always)]
 pub fn column_maxima<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
-    let mut m = [F::NEG_INFINITY; ROW];
-    for column in &columns[..width.min(ROW)] {
-        for (m, &x) in m.iter_mut().zip(column) {
-            if x > *m {
-                *m = x;
-            }
-        }
-    }
-    m
+    maxima_by(columns, width, |x, m| x > m)
 }
 
 /// Each row's maximum of its first `width` numbers, NaN kept (as
 /// `Lanes::max_nan`), from the group's [`columns`].
 #[inline(always)]
 pub fn column_maxima_nan<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
+    maxima_by(columns, width, |x: F, m| x > m || x.is_nan())
+}
+
+/// Each row's running maximum over the first `width` columns, a column at a
+/// time: `x` replaces it where `replaces(x, maximum)`.
+#[inline(always)]
+fn maxima_by<F: Float>(
+    columns: &[[F; ROW]; ROW],
+    width: usize,
+    replaces: impl Fn(F, F) -> bool,
+) -> [F; ROW] {
     let mut m = [F::NEG_INFINITY; ROW];
     for column in &columns[..width.min(ROW)] {
         for (m, &x) in m.iter_mut().zip(column) {
-            if x > *m || x.is_nan() {
+            if replaces(x, *m) {
                 *m = x;
             }
         }
