@@ -46,8 +46,7 @@ pub mod __private {
     //! Support for generated code; not a public API.
     pub use crate::private::*;
     pub use crate::row_vectors::{
-        column_maxima, column_maxima_nan, column_sums, columns, load, row_vectors_fit, store,
-        RowVectors, ROW,
+        group_maxima, group_maxima_nan, group_sums, load, row_vectors_fit, store, RowVectors, ROW,
     };
 }
 pub mod math;

@@ -9,13 +9,14 @@
 //! column at a time across eight rows: the loads and stores are one
 //! instruction per row, and nothing is copied in and out of transposed
 //! buffers. Its sums take the transposed kernel's order, column by column
-//! across the rows, through [`columns`] and [`column_sums`]: the same bits
-//! as the narrow and row kernels.
+//! across the rows ([`group_sums`], [`group_maxima`]): the same bits as the
+//! narrow and row kernels.
 //!
 //! Plain arrays cannot do this: LLVM splits a row's loads and stores into
 //! pieces, and a masked store followed by a load of the same row stalls (the
 //! prototype in docs/performance.md, "Rows in vectors, with intrinsics for
-//! what LLVM splits"). So the three operations use AVX-512 instructions
+//! what LLVM splits"), and a transpose written in plain Rust goes through
+//! memory. So these operations use AVX-512 instructions
 //! directly, which is why this module may use `unsafe`: each use is a
 //! pointer into a slice whose length bounds the mask, inside code compiled
 //! for AVX-512 on a CPU that has it (the [`RowVectors`] proof).
@@ -105,20 +106,69 @@ pub fn store<F: Float>(proof: RowVectors, v: &[F; ROW], out: &mut [F]) {
     }
 }
 
-/// A group's rows as its columns: `columns(rows)[j][l] == rows[l][j]`, so
-/// that the sums below take the rows' numbers a column at a time, as the
-/// narrow kernel does.
+/// Each row's sum of its first `width` numbers, in the narrow kernel's
+/// order: number `j` into partial sum `partial(j, width)`, the partials
+/// combined pairwise (`row_sums`). At AVX-512 the group's columns stay in
+/// registers from the transpose to the sum.
 #[inline(always)]
-pub fn columns<F: Float>(proof: RowVectors, rows: &[[F; ROW]; ROW]) -> [[F; ROW]; ROW] {
+pub fn group_sums<F: Float>(proof: RowVectors, rows: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
     let _ = proof;
     #[cfg(target_arch = "x86_64")]
     if is_f32::<F>() {
         // SAFETY: `F` is f32 (its `TypeId`).
-        let rows: &[[f32; ROW]; ROW] =
-            unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
-        let c = avx512::columns(rows);
-        return unsafe { core::mem::transmute_copy::<[[f32; ROW]; ROW], [[F; ROW]; ROW]>(&c) };
+        let rows = unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
+        let sums = avx512::sums(rows, width);
+        return unsafe { core::mem::transmute_copy::<[f32; ROW], [F; ROW]>(&sums) };
     }
+    column_sums(&columns(rows), width)
+}
+
+/// Each row's maximum of its first `width` numbers, NaN ignored (as
+/// `Lanes::max`), a column at a time.
+#[inline(always)]
+pub fn group_maxima<F: Float>(proof: RowVectors, rows: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
+    maxima(proof, rows, width, false)
+}
+
+/// Each row's maximum of its first `width` numbers, NaN kept (as
+/// `Lanes::max_nan`), a column at a time.
+#[inline(always)]
+pub fn group_maxima_nan<F: Float>(
+    proof: RowVectors,
+    rows: &[[F; ROW]; ROW],
+    width: usize,
+) -> [F; ROW] {
+    maxima(proof, rows, width, true)
+}
+
+/// [`group_maxima`], or with `nan` [`group_maxima_nan`].
+#[inline(always)]
+fn maxima<F: Float>(
+    proof: RowVectors,
+    rows: &[[F; ROW]; ROW],
+    width: usize,
+    nan: bool,
+) -> [F; ROW] {
+    let _ = proof;
+    #[cfg(target_arch = "x86_64")]
+    if is_f32::<F>() {
+        // SAFETY: `F` is f32 (its `TypeId`).
+        let rows = unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
+        let maxima = avx512::maxima(rows, width, nan);
+        return unsafe { core::mem::transmute_copy::<[f32; ROW], [F; ROW]>(&maxima) };
+    }
+    let columns = columns(rows);
+    if nan {
+        maxima_by(&columns, width, |x: F, m| x > m || x.is_nan())
+    } else {
+        maxima_by(&columns, width, |x, m| x > m)
+    }
+}
+
+/// A group's rows as its columns: `columns(rows)[j][l] == rows[l][j]`, the
+/// portable form of the transpose.
+#[inline(always)]
+fn columns<F: Float>(rows: &[[F; ROW]; ROW]) -> [[F; ROW]; ROW] {
     let mut c = [[F::ZERO; ROW]; ROW];
     for (j, column) in c.iter_mut().enumerate() {
         for (x, row) in column.iter_mut().zip(rows) {
@@ -128,11 +178,9 @@ pub fn columns<F: Float>(proof: RowVectors, rows: &[[F; ROW]; ROW]) -> [[F; ROW]
     c
 }
 
-/// Each row's sum of its first `width` numbers, from the group's
-/// [`columns`], in the narrow kernel's order: column `j` into partial sum
-/// `partial(j, width)`, the partials combined pairwise (`row_sums`).
+/// [`group_sums`] from the group's [`columns`].
 #[inline(always)]
-pub fn column_sums<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
+fn column_sums<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
     let mut parts = [[F::ZERO; ROW]; LANES];
     for (j, column) in columns[..width.min(ROW)].iter().enumerate() {
         let part = &mut parts[partial(j, width)];
@@ -151,20 +199,6 @@ pub fn column_sums<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW
         }
     }
     parts[0]
-}
-
-/// Each row's maximum of its first `width` numbers, NaN ignored (as
-/// `Lanes::max`), from the group's [`columns`].
-#[inline(always)]
-pub fn column_maxima<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
-    maxima_by(columns, width, |x, m| x > m)
-}
-
-/// Each row's maximum of its first `width` numbers, NaN kept (as
-/// `Lanes::max_nan`), from the group's [`columns`].
-#[inline(always)]
-pub fn column_maxima_nan<F: Float>(columns: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
-    maxima_by(columns, width, |x: F, m| x > m || x.is_nan())
 }
 
 /// Each row's running maximum over the first `width` columns, a column at a
@@ -192,6 +226,7 @@ mod avx512 {
     //! that [`RowVectors`](super::RowVectors) proves is compiled for AVX-512
     //! on a CPU that has it.
     use super::ROW;
+    use crate::private::LANES;
     use core::arch::x86_64::*;
 
     /// The lanes below `n` (at most [`ROW`]).
@@ -220,11 +255,64 @@ mod avx512 {
         }
     }
 
+    /// Each row's sum in the narrow kernel's order (see
+    /// [`group_sums`](super::group_sums)), the columns and partial sums in
+    /// registers: the loop over the columns unrolls, so each step's partial
+    /// is a constant.
+    #[inline(always)]
+    pub fn sums(rows: &[[f32; ROW]; ROW], width: usize) -> [f32; ROW] {
+        let columns = transpose(rows);
+        // `partial(j, width)`: column `j` into partial `j % LANES` in the
+        // whole chunks, into partial 0 in the tail.
+        let whole = width - width % LANES;
+        // SAFETY: AVX-512F is there (the proof).
+        unsafe {
+            let mut parts = [_mm512_setzero_ps(); LANES];
+            for (j, &column) in columns.iter().enumerate() {
+                if j < whole {
+                    parts[j % LANES] = _mm512_add_ps(parts[j % LANES], column);
+                } else if j < width {
+                    parts[0] = _mm512_add_ps(parts[0], column);
+                }
+            }
+            let mut half = LANES;
+            while half > 1 {
+                half /= 2;
+                for k in 0..half {
+                    parts[k] = _mm512_add_ps(parts[k], parts[k + half]);
+                }
+            }
+            core::mem::transmute::<__m512, [f32; ROW]>(parts[0])
+        }
+    }
+
+    /// Each row's maximum (see [`group_maxima`](super::group_maxima)): a
+    /// column replaces the running maximum where it is greater, or with
+    /// `nan` also where it is NaN.
+    #[inline(always)]
+    pub fn maxima(rows: &[[f32; ROW]; ROW], width: usize, nan: bool) -> [f32; ROW] {
+        let columns = transpose(rows);
+        // SAFETY: AVX-512F is there (the proof).
+        unsafe {
+            let mut m = _mm512_set1_ps(f32::NEG_INFINITY);
+            for (j, &x) in columns.iter().enumerate() {
+                if j < width {
+                    let mut replaces = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, m);
+                    if nan {
+                        replaces |= _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+                    }
+                    m = _mm512_mask_blend_ps(replaces, m, x);
+                }
+            }
+            core::mem::transmute::<__m512, [f32; ROW]>(m)
+        }
+    }
+
     /// Sixteen rows of 16 as their 16 columns, in four rounds of sixteen
     /// shuffles (pairs of numbers, then of pairs, then of 128-bit blocks
-    /// twice).
+    /// twice), in registers.
     #[inline(always)]
-    pub fn columns(rows: &[[f32; ROW]; ROW]) -> [[f32; ROW]; ROW] {
+    fn transpose(rows: &[[f32; ROW]; ROW]) -> [__m512; ROW] {
         // SAFETY: AVX-512F is there (the proof); the arrays and vectors are
         // the same bits.
         unsafe {
@@ -253,24 +341,22 @@ mod avx512 {
                 v[8 + k] = _mm512_shuffle_f32x4::<0x88>(u[8 + k], u[12 + k]);
                 v[12 + k] = _mm512_shuffle_f32x4::<0xDD>(u[8 + k], u[12 + k]);
             }
-            let mut c = [[0.0f32; ROW]; ROW];
+            let mut c = [_mm512_setzero_ps(); ROW];
             for k in 0..4 {
-                c[k] = core::mem::transmute::<__m512, [f32; ROW]>(_mm512_shuffle_f32x4::<0x88>(
-                    v[k],
-                    v[8 + k],
-                ));
-                c[8 + k] = core::mem::transmute::<__m512, [f32; ROW]>(
-                    _mm512_shuffle_f32x4::<0xDD>(v[k], v[8 + k]),
-                );
-                c[4 + k] = core::mem::transmute::<__m512, [f32; ROW]>(
-                    _mm512_shuffle_f32x4::<0x88>(v[4 + k], v[12 + k]),
-                );
-                c[12 + k] = core::mem::transmute::<__m512, [f32; ROW]>(
-                    _mm512_shuffle_f32x4::<0xDD>(v[4 + k], v[12 + k]),
-                );
+                c[k] = _mm512_shuffle_f32x4::<0x88>(v[k], v[8 + k]);
+                c[8 + k] = _mm512_shuffle_f32x4::<0xDD>(v[k], v[8 + k]);
+                c[4 + k] = _mm512_shuffle_f32x4::<0x88>(v[4 + k], v[12 + k]);
+                c[12 + k] = _mm512_shuffle_f32x4::<0xDD>(v[4 + k], v[12 + k]);
             }
             c
         }
+    }
+
+    /// The transpose as arrays, for the tests.
+    #[cfg(test)]
+    pub fn columns(rows: &[[f32; ROW]; ROW]) -> [[f32; ROW]; ROW] {
+        // SAFETY: the vectors and arrays are the same bits.
+        transpose(rows).map(|c| unsafe { core::mem::transmute::<__m512, [f32; ROW]>(c) })
     }
 }
 
@@ -303,10 +389,21 @@ mod tests {
     fn check<F: Float + core::fmt::Debug>(proof: RowVectors, of: impl Fn(f64) -> F) {
         let rows: [[F; ROW]; ROW] =
             core::array::from_fn(|l| core::array::from_fn(|j| of((100 * l + j) as f64 - 0.5)));
-        let c = columns(proof, &rows);
-        for (j, column) in c.iter().enumerate() {
-            for (l, x) in column.iter().enumerate() {
-                assert_eq!(x.to_f64(), rows[l][j].to_f64(), "column {j}, lane {l}");
+        let mut transposed = [columns(&rows)].to_vec();
+        #[cfg(target_arch = "x86_64")]
+        if is_f32::<F>() {
+            // SAFETY: `F` is f32; the caller has AVX-512 (`at_avx512`).
+            let rows = unsafe { &*(&rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
+            let c = avx512::columns(rows);
+            transposed.push(unsafe {
+                core::mem::transmute_copy::<[[f32; ROW]; ROW], [[F; ROW]; ROW]>(&c)
+            });
+        }
+        for c in transposed {
+            for (j, column) in c.iter().enumerate() {
+                for (l, x) in column.iter().enumerate() {
+                    assert_eq!(x.to_f64(), rows[l][j].to_f64(), "column {j}, lane {l}");
+                }
             }
         }
         for width in 0..=ROW {
@@ -350,8 +447,13 @@ mod tests {
         parts[0]
     }
 
+    /// `want` and `got` the same number: the same bits, or both NaN.
+    fn same(got: f32, want: f32) -> bool {
+        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan())
+    }
+
     #[test]
-    fn column_sums_and_maxima_are_each_rows_in_the_narrow_kernels_order() {
+    fn group_sums_and_maxima_are_each_rows_in_the_narrow_kernels_order() {
         // Numbers of mixed sizes and signs, so that the order of the sum
         // shows in its last bits.
         let mut seed = 0x9e37_79b9_u32;
@@ -368,36 +470,72 @@ mod tests {
                     *x = next();
                 }
             }
+            // NaN last, first and in the middle; and a row whose maximum
+            // is a tie of -0 and +0 (the first stays).
             rows[3][width - 1] = f32::NAN;
-            let columns: [[f32; ROW]; ROW] =
-                core::array::from_fn(|j| core::array::from_fn(|l| rows[l][j]));
-            let (sums, maxima, maxima_nan) = (
-                column_sums(&columns, width),
-                column_maxima(&columns, width),
-                column_maxima_nan(&columns, width),
-            );
-            for (l, row) in rows.iter().enumerate() {
-                let row = &row[..width];
-                assert_eq!(
-                    sums[l].to_bits(),
-                    narrow_sum(row).to_bits(),
-                    "width {width}, row {l}"
-                );
-                let max = row
-                    .iter()
-                    .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
-                assert_eq!(maxima[l], max, "width {width}, row {l}");
-                if l == 3 {
-                    assert!(maxima_nan[l].is_nan(), "width {width}");
-                } else {
-                    assert_eq!(maxima_nan[l], max, "width {width}, row {l}");
-                }
+            rows[5][0] = f32::NAN;
+            rows[7][width / 2] = f32::NAN;
+            rows[9] = [-1.0; ROW];
+            rows[9][0] = -0.0;
+            if width > 1 {
+                rows[9][1] = 0.0;
             }
+            let want_sums: [f32; ROW] = core::array::from_fn(|l| narrow_sum(&rows[l][..width]));
+            let want_maxima: [f32; ROW] = core::array::from_fn(|l| {
+                rows[l][..width]
+                    .iter()
+                    .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+            });
+            let want_maxima_nan: [f32; ROW] = core::array::from_fn(|l| {
+                rows[l][..width].iter().fold(f32::NEG_INFINITY, |m, &x| {
+                    if x > m || x.is_nan() {
+                        x
+                    } else {
+                        m
+                    }
+                })
+            });
+            assert!(want_maxima_nan[3].is_nan() && want_maxima_nan[5].is_nan());
+            assert_eq!(want_maxima[9].to_bits(), (-0.0f32).to_bits());
+            let check =
+                |sums: [f32; ROW], maxima: [f32; ROW], maxima_nan: [f32; ROW], how: &str| {
+                    for l in 0..ROW {
+                        assert!(
+                            same(sums[l], want_sums[l]),
+                            "{how} sums, width {width}, row {l}"
+                        );
+                        assert!(
+                            same(maxima[l], want_maxima[l]),
+                            "{how} maxima, width {width}, row {l}"
+                        );
+                        assert!(
+                            same(maxima_nan[l], want_maxima_nan[l]),
+                            "{how} maxima with NaN, width {width}, row {l}"
+                        );
+                    }
+                };
+            // The portable code, from the columns.
+            let c = columns(&rows);
+            check(
+                column_sums(&c, width),
+                maxima_by(&c, width, |x, m| x > m),
+                maxima_by(&c, width, |x: f32, m| x > m || x.is_nan()),
+                "portable",
+            );
+            // The instructions, where the CPU has them.
+            at_avx512(|proof| {
+                check(
+                    group_sums(proof, &rows, width),
+                    group_maxima(proof, &rows, width),
+                    group_maxima_nan(proof, &rows, width),
+                    "AVX-512",
+                )
+            });
         }
     }
 
     #[test]
-    fn loads_stores_and_columns_keep_to_their_definitions() {
+    fn loads_stores_and_the_transpose_keep_to_their_definitions() {
         // Where the CPU has no AVX-512 (or another test capped the level),
         // only the portable code is checked here.
         at_avx512(|proof| check::<f32>(proof, |x| x as f32));

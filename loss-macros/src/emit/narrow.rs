@@ -26,8 +26,8 @@
 //! with a loop over a row's numbers per statement, and the per-sample
 //! scalars still one row per lane (now sixteen). A reduction keeps its terms
 //! and adds them after the loop, through a 16×16 transpose in registers
-//! (`columns`), a column at a time as the transposed layout does: the same
-//! bits. Cross-entropy at 32×10 takes 0.65–0.7× the transposed layout's
+//! (`group_sums`, `group_maxima`), a column at a time as the transposed
+//! layout does: the same bits. Cross-entropy at 32×10 takes 0.65–0.7× the transposed layout's
 //! time there (docs/performance.md).
 
 use proc_macro2::{Ident, TokenStream};
@@ -49,8 +49,8 @@ pub(super) enum Layout {
     /// A row per vector (f32 at AVX-512, rows of at most
     /// `loss_core::__private::ROW`): `__v_x[l]` is row `l`, read with one
     /// masked load, and every element statement is a loop over the row's
-    /// numbers. The reductions go through `columns` to the sums of
-    /// `Columns`, in the same order: the same bits.
+    /// numbers. The reductions transpose the group's terms and add them as
+    /// `Columns` does, in the same order: the same bits.
     RowVectors,
 }
 
@@ -509,16 +509,16 @@ fn emit_row_vectors_pass(
             }
         };
         // The terms column by column, as `emit_pass` adds them.
-        let by_columns = match kind {
-            Reduction::Sum => quote!(column_sums),
-            Reduction::ShiftMax => quote!(column_maxima),
-            Reduction::Max => quote!(column_maxima_nan),
+        let by_group = match kind {
+            Reduction::Sum => quote!(group_sums),
+            Reduction::ShiftMax => quote!(group_maxima),
+            Reduction::Max => quote!(group_maxima_nan),
             Reduction::LogSumExp => {
                 return internal("log-sum-exp must be expanded before emission")
             }
         };
         done.push(quote! {
-            let #result: [F; #rt::ROW] = #rt::#by_columns(&#rt::columns(__proof, &#terms), #dim);
+            let #result: [F; #rt::ROW] = #rt::#by_group(__proof, &#terms, #dim);
         });
     }
     for &(i, node) in writes {
@@ -548,15 +548,22 @@ fn emit_row_vectors_pass(
             }
         }
     }
+    // A pass that only reduces rows as loaded has nothing to do per row.
+    let per_row = (!stmts.is_empty()).then(|| {
+        quote! {
+            for __l in 0..#rt::ROW {
+                // The row through a barrier: LLVM then vectorises each
+                // statement's loop over the row's numbers, and not this loop
+                // across the rows (which it did, with a scatter for every
+                // store).
+                let __l: usize = ::core::hint::black_box(__l);
+                #(#stmts)*
+            }
+        }
+    });
     Ok(quote! {
         #(#init)*
-        for __l in 0..#rt::ROW {
-            // The row through a barrier: LLVM then vectorises each
-            // statement's loop over the row's numbers, and not this loop
-            // across the rows (which it did, with a scatter for every store).
-            let __l: usize = ::core::hint::black_box(__l);
-            #(#stmts)*
-        }
+        #per_row
         #(#done)*
     })
 }
