@@ -56,13 +56,24 @@ pub fn is_f32<F: 'static>() -> bool {
     TypeId::of::<F>() == TypeId::of::<f32>()
 }
 
-/// `true` if rows of these widths take row vectors: each at most [`ROW`],
-/// and one wider than [`LANES`]. Rows of eight or fewer stay transposed:
-/// there the narrow kernel's columns are as few as its vectors, and the row
-/// vectors measured 1.0–1.5× its time (docs/performance.md).
+/// `true` if a block of `rows` rows of these widths takes row vectors:
+/// every width at most [`ROW`] and one wider than [`LANES`], and at least
+/// [`ROW`] rows. Rows of eight or fewer stay transposed: there the narrow
+/// kernel's columns are as few as its vectors, and the row vectors measured
+/// 1.0–1.5× its time. A group computes all its sixteen rows, so a block of
+/// fewer stays with eight at a time (1.5× the time for one row in row
+/// vectors; docs/performance.md).
+///
+/// ```
+/// use loss_core::__private::row_vectors_fit;
+/// assert!(row_vectors_fit(&[10, 10], 32));
+/// assert!(!row_vectors_fit(&[10, 17], 32)); // a row longer than a vector
+/// assert!(!row_vectors_fit(&[8, 4], 32)); // short enough to stay transposed
+/// assert!(!row_vectors_fit(&[10], 15)); // less than a group
+/// ```
 #[inline]
-pub fn row_vectors_fit(widths: &[usize]) -> bool {
-    widths.iter().all(|&w| w <= ROW) && widths.iter().any(|&w| w > LANES)
+pub fn row_vectors_fit(widths: &[usize], rows: usize) -> bool {
+    rows >= ROW && widths.iter().all(|&w| w <= ROW) && widths.iter().any(|&w| w > LANES)
 }
 
 /// `row` as a vector of [`ROW`] numbers (at most that many; the kernel

@@ -704,12 +704,11 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
                 // the flavours that have it (a constant: `Flavour::NARROW`).
                 if <__I as ::loss_core::simd::Flavour>::NARROW && __narrow {
                     // At AVX-512, f32 rows of at most `ROW` numbers go a
-                    // row per vector (the same bits).
-                    // What the kernels write goes to the one that runs.
+                    // row per vector (the same bits), where the block's
+                    // rows and widths suit it (`row_vectors_fit`). What the
+                    // kernels write goes to the one that runs.
                     __isa.run_short_rows::<F, _, _>(
-                        // A group computes all its sixteen rows: a block of
-                        // fewer stays with eight at a time.
-                        __row_vectors && __end - __start >= #rt::ROW,
+                        #rt::row_vectors_fit(&__widths, __end - __start),
                         (#(#block_names,)* #(&mut *#shared_grads,)*),
                         #[inline(always)] |(#(#block_names,)* #(#shared_grads,)*), __proof: #rt::RowVectors| {
                             #value_init
@@ -826,7 +825,6 @@ fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
             ) -> ::core::result::Result<#ret, ::loss_core::LossError> {
                 let __widths = [#(#widths),*];
                 let __narrow: bool = #rt::narrow(&__widths);
-                let __row_vectors: bool = #rt::row_vectors_fit(&__widths);
                 #(#prologue)*
                 #(#zero_grads)*
                 #seed_decl
