@@ -20,9 +20,12 @@
 //! kernel's chunks and tail), and batches of 1 to 11 rows (a group of eight
 //! and a part-full one); the fifth of each program has 16 to 40 rows of 9
 //! to 16 numbers, which at AVX-512 in f32 take the narrow kernel's row
-//! vectors (compared with AVX2's transposed layout, bit for bit). The programs reduce the batch by `sum`, `mean` or
-//! `none` in turn; `none`'s losses are checked through `sum_i w_i loss_i`,
-//! with the point's random `upstream` weights `w`.
+//! vectors (compared with AVX2's transposed layout, bit for bit). Each
+//! program has a term in shared weights `v: Weights<C>` (read at the label,
+//! or the whole row against each sample's), whose gradient every row adds
+//! to. The programs reduce the batch by `sum`, `mean` or `none` in turn;
+//! `none`'s losses are checked through `sum_i w_i loss_i`, with the point's
+//! random `upstream` weights `w`.
 
 mod common;
 
@@ -33,8 +36,9 @@ use loss_core::{Float, Rows};
 include!("emitted/programs.rs");
 
 /// A point's inputs: `a`, `b` (`n × c`), a label per row, `s` per row, `t`,
-/// `u` (`n × d`); and `w`, the weight of each row's loss where the batch is
-/// not reduced (`#[reduce(none)]`'s `upstream`).
+/// `u` (`n × d`), the shared weights `v` (`c`, one row for the batch); and
+/// `w`, the weight of each row's loss where the batch is not reduced
+/// (`#[reduce(none)]`'s `upstream`).
 pub struct Point<F> {
     n: usize,
     c: usize,
@@ -45,6 +49,7 @@ pub struct Point<F> {
     s: Vec<F>,
     t: F,
     u: Vec<F>,
+    v: Vec<F>,
     w: Vec<F>,
 }
 
@@ -72,6 +77,7 @@ impl<F: Float> Point<F> {
             s: each(&self.s),
             t: f(self.t),
             u: each(&self.u),
+            v: each(&self.v),
             w: each(&self.w),
         }
     }
@@ -89,6 +95,7 @@ impl Point<f64> {
         let t = rng.uniform(-1.5, 1.5);
         let u = rng.vec(n * d, -1.0, 1.0);
         let w = rng.vec(n, -1.0, 1.0);
+        let v = rng.vec(c, -1.0, 1.0);
         Point {
             n,
             c,
@@ -99,6 +106,7 @@ impl Point<f64> {
             s,
             t,
             u,
+            v,
             w,
         }
     }
@@ -106,23 +114,26 @@ impl Point<f64> {
     /// The sum loss-macros' generator took of the same numbers.
     fn check(&self) -> f64 {
         let numbers = self.a.iter().chain(&self.b).chain(&self.u).chain(&self.w);
+        let numbers = numbers.chain(&self.v);
         numbers.sum::<f64>() + self.t
     }
 
-    /// The gradient coordinates (a, b, s, t, u), flattened.
+    /// The gradient coordinates (a, b, s, t, u, v), flattened.
     fn flatten(&self) -> Vec<f64> {
-        in_grad_order(&self.a, &self.b, &self.s, self.t, &self.u)
+        in_grad_order(&self.a, &self.b, &self.s, self.t, &self.u, &self.v)
     }
 
     /// The point with its gradient coordinates replaced by `x`.
     fn with(&self, x: &[f64]) -> Point<f64> {
-        let (nc, n) = (self.n * self.c, self.n);
+        let (nc, n, nd) = (self.n * self.c, self.n, self.n * self.d);
+        let u = 2 * nc + n + 1;
         Point {
             a: x[..nc].to_vec(),
             b: x[nc..2 * nc].to_vec(),
             s: x[2 * nc..2 * nc + n].to_vec(),
             t: x[2 * nc + n],
-            u: x[2 * nc + n + 1..].to_vec(),
+            u: x[u..u + nd].to_vec(),
+            v: x[u + nd..].to_vec(),
             y: self.y.clone(),
             w: self.w.clone(),
             ..*self
@@ -137,6 +148,7 @@ pub struct Grads<F> {
     s: Vec<F>,
     t: F,
     u: Vec<F>,
+    v: Vec<F>,
 }
 
 impl<F: Float> Grads<F> {
@@ -148,20 +160,22 @@ impl<F: Float> Grads<F> {
             s: vec![F::NAN; x.s.len()],
             t: F::NAN,
             u: vec![F::NAN; x.u.len()],
+            v: vec![F::NAN; x.v.len()],
         }
     }
 
     fn flatten(&self) -> Vec<F> {
-        in_grad_order(&self.a, &self.b, &self.s, self.t, &self.u)
+        in_grad_order(&self.a, &self.b, &self.s, self.t, &self.u, &self.v)
     }
 }
 
 /// The `#[grad]` inputs' numbers (or their gradients) in one vector, in
-/// declaration order: a, b, s, t, u.
-fn in_grad_order<F: Copy>(a: &[F], b: &[F], s: &[F], t: F, u: &[F]) -> Vec<F> {
+/// declaration order: a, b, s, t, u, v.
+fn in_grad_order<F: Copy>(a: &[F], b: &[F], s: &[F], t: F, u: &[F], v: &[F]) -> Vec<F> {
     let mut x = [a, b, s].concat();
     x.push(t);
     x.extend_from_slice(u);
+    x.extend_from_slice(v);
     x
 }
 

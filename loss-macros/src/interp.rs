@@ -810,11 +810,25 @@ mod tests {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../loss-core/tests/emitted")
     }
 
+    /// A term of an emitted program in its shared weights `v: Weights<C>`:
+    /// a weight per class read at the label (as a class-weighted loss does),
+    /// or the whole row of weights against each sample's row, linearly or
+    /// inside a softmax.
+    fn weights_term(rng: &mut Rng) -> String {
+        match rng.below(4) {
+            0 => format!("sum(v * {})", vector(rng, 1)),
+            1 => format!("(v[y] * {})", scalar(rng, 1)),
+            2 => "sum(softmax(v + a) * b)".into(),
+            _ => "(v[y] * cross_entropy(b, y))".into(),
+        }
+    }
+
     /// How a point's inputs are drawn from its seed, the same in
     /// `loss-core/tests/emitted_programs.rs` (`Point::draw`): `a` and `b`
     /// uniform in ±3 (`n × c` each), a label per row, `s` in ±1.5 per row,
     /// `t` in ±1.5, `u` in ±1 (`n × d`); then the weights of the rows'
-    /// losses under `#[reduce(none)]` (`upstream`), in ±1. The rows' args,
+    /// losses under `#[reduce(none)]` (`upstream`), in ±1; then the shared
+    /// weights `v` in ±1 (`c`, one row for the batch). The rows' args,
     /// the weights, and a checksum.
     fn point_args(seed: u64, n: usize, c: usize, d: usize) -> (Vec<Vec<Arg>>, Vec<f64>, f64) {
         let mut rng = Rng(seed);
@@ -826,6 +840,7 @@ mod tests {
         let t = rng.uniform(-1.5, 1.5);
         let u: Vec<f64> = (0..n * d).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let w: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let v: Vec<f64> = (0..c).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let rows = (0..n)
             .map(|i| {
                 vec![
@@ -835,11 +850,19 @@ mod tests {
                     Arg::Number(s[i]),
                     Arg::Number(t),
                     Arg::Row(u[i * d..(i + 1) * d].to_vec()),
+                    Arg::Row(v.clone()),
                 ]
             })
             .collect();
         // A check that both sides drew the same numbers.
-        let check = a.iter().chain(&b).chain(&u).chain(&w).sum::<f64>() + t;
+        let check = a
+            .iter()
+            .chain(&b)
+            .chain(&u)
+            .chain(&w)
+            .chain(&v)
+            .sum::<f64>()
+            + t;
         (rows, w, check)
     }
 
@@ -895,8 +918,12 @@ mod tests {
                 };
                 format!("{} + {rows}", scalar(&mut rng, depth - 1))
             };
-            let body = format!("{program} + 0.0 * (s + t + a[y] + b[y] + sum(u))");
-            let source = format!("fn f({SIGNATURE}) {{ {body} }}");
+            // And a term in the shared weights `v` (one row for the whole
+            // batch, as class weights are), whose gradient every row adds to.
+            let shared = weights_term(&mut rng);
+            let body = format!("{program} + {shared} + 0.0 * (s + t + a[y] + b[y] + sum(u))");
+            let signature = format!("{SIGNATURE}, #[grad] v: Weights<C>");
+            let source = format!("fn f({signature}) {{ {body} }}");
             let Some((lowered, _)) = compile(&source, true) else {
                 panic!("does not compile: {source}")
             };
@@ -905,12 +932,12 @@ mod tests {
             // weights `upstream` (a vector-Jacobian product).
             let reduce = ["sum", "mean", "none"][(k + k / 3) % 3];
             declarations.push_str(&format!(
-                "    #[reduce({reduce})]\n    pub fn p{k:02}({SIGNATURE}) {{\n        {body}\n    }}\n"
+                "    #[reduce({reduce})]\n    pub fn p{k:02}({signature}) {{\n        {body}\n    }}\n"
             ));
             bodies.push_str(&format!("    {body:?},\n"));
             let (inputs, grads) = (
-                "x.a(), x.b(), &x.y, &x.s, x.t, x.u()",
-                "&mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u",
+                "x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &x.v",
+                "&mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u, &mut g.v",
             );
             if reduce == "none" {
                 arms.push_str(&format!(
