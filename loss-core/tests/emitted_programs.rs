@@ -23,7 +23,8 @@
 //! vectors (compared with AVX2's transposed layout, bit for bit). Each
 //! program has a term in shared weights `v: Weights<C>` (read at the label,
 //! or the whole row against each sample's), whose gradient every row adds
-//! to. The programs reduce the batch by `sum`, `mean` or `none` in turn;
+//! to. The programs reduce the batch by `sum`, `mean`, `none` or a weighted
+//! mean (`mean, denominator = q[y]`, with class weights `q`) in turn;
 //! `none`'s losses are checked through `sum_i w_i loss_i`, with the point's
 //! random `upstream` weights `w`.
 
@@ -36,7 +37,8 @@ use loss_core::{Float, Rows};
 include!("emitted/programs.rs");
 
 /// A point's inputs: `a`, `b` (`n × c`), a label per row, `s` per row, `t`,
-/// `u` (`n × d`), the shared weights `v` (`c`, one row for the batch); and
+/// `u` (`n × d`), the shared weights `v` and the class weights `q` (`c`
+/// each, one row for the batch); and
 /// `w`, the weight of each row's loss where the batch is not reduced
 /// (`#[reduce(none)]`'s `upstream`).
 pub struct Point<F> {
@@ -50,6 +52,7 @@ pub struct Point<F> {
     t: F,
     u: Vec<F>,
     v: Vec<F>,
+    q: Vec<F>,
     w: Vec<F>,
 }
 
@@ -78,6 +81,7 @@ impl<F: Float> Point<F> {
             t: f(self.t),
             u: each(&self.u),
             v: each(&self.v),
+            q: each(&self.q),
             w: each(&self.w),
         }
     }
@@ -96,6 +100,7 @@ impl Point<f64> {
         let u = rng.vec(n * d, -1.0, 1.0);
         let w = rng.vec(n, -1.0, 1.0);
         let v = rng.vec(c, -1.0, 1.0);
+        let q = rng.vec(c, 0.5, 1.5);
         Point {
             n,
             c,
@@ -107,6 +112,7 @@ impl Point<f64> {
             t,
             u,
             v,
+            q,
             w,
         }
     }
@@ -114,7 +120,7 @@ impl Point<f64> {
     /// The sum loss-macros' generator took of the same numbers.
     fn check(&self) -> f64 {
         let numbers = self.a.iter().chain(&self.b).chain(&self.u).chain(&self.w);
-        let numbers = numbers.chain(&self.v);
+        let numbers = numbers.chain(&self.v).chain(&self.q);
         numbers.sum::<f64>() + self.t
     }
 
@@ -134,6 +140,7 @@ impl Point<f64> {
             t: x[2 * nc + n],
             u: x[u..u + nd].to_vec(),
             v: x[u + nd..].to_vec(),
+            q: self.q.clone(),
             y: self.y.clone(),
             w: self.w.clone(),
             ..*self

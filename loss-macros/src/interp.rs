@@ -828,7 +828,8 @@ mod tests {
     /// uniform in ±3 (`n × c` each), a label per row, `s` in ±1.5 per row,
     /// `t` in ±1.5, `u` in ±1 (`n × d`); then the weights of the rows'
     /// losses under `#[reduce(none)]` (`upstream`), in ±1; then the shared
-    /// weights `v` in ±1 (`c`, one row for the batch). The rows' args,
+    /// weights `v` in ±1 and the class weights `q` in 0.5–1.5 (`c` each, one
+    /// row for the batch). The rows' args,
     /// the weights, and a checksum.
     fn point_args(seed: u64, n: usize, c: usize, d: usize) -> (Vec<Vec<Arg>>, Vec<f64>, f64) {
         let mut rng = Rng(seed);
@@ -841,6 +842,7 @@ mod tests {
         let u: Vec<f64> = (0..n * d).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let w: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let v: Vec<f64> = (0..c).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let q: Vec<f64> = (0..c).map(|_| rng.uniform(0.5, 1.5)).collect();
         let rows = (0..n)
             .map(|i| {
                 vec![
@@ -851,6 +853,7 @@ mod tests {
                     Arg::Number(t),
                     Arg::Row(u[i * d..(i + 1) * d].to_vec()),
                     Arg::Row(v.clone()),
+                    Arg::Row(q.clone()),
                 ]
             })
             .collect();
@@ -861,6 +864,7 @@ mod tests {
             .chain(&u)
             .chain(&w)
             .chain(&v)
+            .chain(&q)
             .sum::<f64>()
             + t;
         (rows, w, check)
@@ -921,22 +925,26 @@ mod tests {
             // And a term in the shared weights `v` (one row for the whole
             // batch, as class weights are), whose gradient every row adds to.
             let shared = weights_term(&mut rng);
-            let body = format!("{program} + {shared} + 0.0 * (s + t + a[y] + b[y] + sum(u))");
-            let signature = format!("{SIGNATURE}, #[grad] v: Weights<C>");
-            let source = format!("fn f({signature}) {{ {body} }}");
+            let body =
+                format!("{program} + {shared} + 0.0 * (s + t + a[y] + b[y] + sum(u) + q[y])");
+            // `q`: class weights that are not differentiated, for the
+            // weighted mean's denominator.
+            let signature = format!("{SIGNATURE}, #[grad] v: Weights<C>, q: Weights<C>");
+            // The batch's reductions in turn, each grammar meeting each
+            // (`(k + 2 (k / 3)) % 4`); `none`'s losses are summed with the
+            // weights `upstream` (a vector-Jacobian product); the weighted
+            // mean divides by a sum of denominators in the shared weights.
+            let reduce = ["sum", "mean", "none", "mean, denominator = q[y]"][(k + 2 * (k / 3)) % 4];
+            let source = format!("#[reduce({reduce})] fn f({signature}) {{ {body} }}");
             let Some((lowered, _)) = compile(&source, true) else {
                 panic!("does not compile: {source}")
             };
-            // The batch's reductions in turn, each grammar meeting each
-            // (`(k + k / 3) % 3`); `none`'s losses are summed with the
-            // weights `upstream` (a vector-Jacobian product).
-            let reduce = ["sum", "mean", "none"][(k + k / 3) % 3];
             declarations.push_str(&format!(
                 "    #[reduce({reduce})]\n    pub fn p{k:02}({signature}) {{\n        {body}\n    }}\n"
             ));
             bodies.push_str(&format!("    {body:?},\n"));
             let (inputs, grads) = (
-                "x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &x.v",
+                "x.a(), x.b(), &x.y, &x.s, x.t, x.u(), &x.v, &x.q",
                 "&mut g.a, &mut g.b, &mut g.s, &mut g.t, &mut g.u, &mut g.v",
             );
             if reduce == "none" {
@@ -979,10 +987,17 @@ mod tests {
                 let losses = rows
                     .iter()
                     .map(|args| eval::<f64>(&lowered.graph, &[lowered.value], args)[0][0]);
-                let value: f64 = match reduce {
-                    "sum" => losses.sum(),
-                    "mean" => losses.sum::<f64>() / n as f64,
-                    _ => losses.zip(&upstream).map(|(l, w)| l * w).sum(),
+                let value: f64 = match (reduce, lowered.denominator) {
+                    ("sum", _) => losses.sum(),
+                    ("mean", _) => losses.sum::<f64>() / n as f64,
+                    ("none", _) => losses.zip(&upstream).map(|(l, w)| l * w).sum(),
+                    (_, Some(denominator)) => {
+                        let of = |args: &Vec<Arg>| {
+                            eval::<f64>(&lowered.graph, &[denominator], args)[0][0]
+                        };
+                        losses.sum::<f64>() / rows.iter().map(of).sum::<f64>()
+                    }
+                    _ => unreachable!("a weighted mean has a denominator"),
                 };
                 if !value.is_finite() || value.abs() > 1e6 {
                     continue;
