@@ -38,9 +38,8 @@ include!("emitted/programs.rs");
 
 /// A point's inputs: `a`, `b` (`n × c`), a label per row, `s` per row, `t`,
 /// `u` (`n × d`), the shared weights `v` and the class weights `q` (`c`
-/// each, one row for the batch); and
-/// `w`, the weight of each row's loss where the batch is not reduced
-/// (`#[reduce(none)]`'s `upstream`).
+/// each, one row for the batch); and `w`, the weight of each row's loss
+/// where the batch is not reduced (`#[reduce(none)]`'s `upstream`).
 pub struct Point<F> {
     n: usize,
     c: usize,

@@ -933,7 +933,7 @@ mod tests {
             // The batch's reductions in turn, each grammar meeting each
             // (`(k + 2 (k / 3)) % 4`); `none`'s losses are summed with the
             // weights `upstream` (a vector-Jacobian product); the weighted
-            // mean divides by a sum of denominators in the shared weights.
+            // mean divides by the sum of the labels' class weights `q`.
             let reduce = ["sum", "mean", "none", "mean, denominator = q[y]"][(k + 2 * (k / 3)) % 4];
             let source = format!("#[reduce({reduce})] fn f({signature}) {{ {body} }}");
             let Some((lowered, _)) = compile(&source, true) else {
