@@ -125,11 +125,8 @@ pub fn store<F: Float>(proof: RowVectors, v: &[F; ROW], out: &mut [F]) {
 pub fn group_sums<F: Float>(proof: RowVectors, rows: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
     let _ = proof;
     #[cfg(target_arch = "x86_64")]
-    if is_f32::<F>() {
-        // SAFETY: `F` is f32 (its `TypeId`).
-        let rows = unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
-        let sums = avx512::sums(rows, width);
-        return unsafe { core::mem::transmute_copy::<[f32; ROW], [F; ROW]>(&sums) };
+    if let Some(sums) = on_f32_rows(rows, |rows| avx512::sums(rows, width)) {
+        return sums;
     }
     column_sums(&columns(rows), width)
 }
@@ -162,11 +159,8 @@ fn maxima<F: Float>(
 ) -> [F; ROW] {
     let _ = proof;
     #[cfg(target_arch = "x86_64")]
-    if is_f32::<F>() {
-        // SAFETY: `F` is f32 (its `TypeId`).
-        let rows = unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
-        let maxima = avx512::maxima(rows, width, nan);
-        return unsafe { core::mem::transmute_copy::<[f32; ROW], [F; ROW]>(&maxima) };
+    if let Some(maxima) = on_f32_rows(rows, |rows| avx512::maxima(rows, width, nan)) {
+        return maxima;
     }
     let columns = columns(rows);
     if nan {
@@ -174,6 +168,25 @@ fn maxima<F: Float>(
     } else {
         maxima_by(&columns, width, |x, m| x > m)
     }
+}
+
+/// `f` of the group's rows where `F` is f32, the instructions' type, with
+/// its result as `F`; `None` for any other `F`. The one place the group's
+/// reductions reinterpret their arrays.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn on_f32_rows<F: Float>(
+    rows: &[[F; ROW]; ROW],
+    f: impl FnOnce(&[[f32; ROW]; ROW]) -> [f32; ROW],
+) -> Option<[F; ROW]> {
+    if !is_f32::<F>() {
+        return None;
+    }
+    // SAFETY: `F` is f32 (its `TypeId`), so the arrays are the same type.
+    let rows = unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
+    let out = f(rows);
+    // SAFETY: as above.
+    Some(unsafe { core::mem::transmute_copy::<[f32; ROW], [F; ROW]>(&out) })
 }
 
 /// A group's rows as its columns: `columns(rows)[j][l] == rows[l][j]`, the
