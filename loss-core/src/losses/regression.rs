@@ -147,3 +147,21 @@ loss! {
         sum(gaussian_nll(input, target, var, eps) + full * 0.9189385332046728)
     }
 }
+
+/// PyTorch's name for [`mse`](mod@mse) (`F.mse_loss`), beside `l1_loss`,
+/// `smooth_l1_loss` and `huber_loss`. It is the same module, so no second
+/// kernel is compiled.
+///
+/// ```
+/// use loss_core::{losses, Rows};
+/// let x = [1.0_f32, 2.0, 3.0, 5.0];
+/// let y = [1.5_f32, 2.0, 2.0, 4.0];
+/// let loss = losses::mse_loss::value(Rows::new(&x, 2, 2), Rows::new(&y, 2, 2))?;
+/// assert_eq!(loss, (0.25 + 0.0 + 1.0 + 1.0) / 4.0);
+/// # Ok::<(), loss_core::LossError>(())
+/// ```
+pub use mse as mse_loss;
+
+/// [`mse_per_sample`](mod@mse_per_sample) under the name that goes with
+/// `mse_loss`: the same module.
+pub use mse_per_sample as mse_loss_per_sample;
