@@ -937,17 +937,20 @@ fn a_dim_of_width_zero_is_an_error_for_every_loss() {
 /// `i64::MAX` it once saturated to, and the message gives its exact value.
 #[test]
 fn a_huge_unsigned_label_is_out_of_range_with_its_exact_value() {
-    use loss_core::losses::nll_loss;
+    use loss_core::losses::nll_loss_weighted;
     let z = [0.5_f64; 3];
-    let e = nll_loss::value(Rows::new(&z, 1, 3), &[u64::MAX], i64::MAX).unwrap_err();
+    let w = [1.0_f64; 3];
+    let e = nll_loss_weighted::value(Rows::new(&z, 1, 3), &[u64::MAX], i64::MAX, &w).unwrap_err();
     assert_eq!(
         e.to_string(),
         "label `target` at row 0 is 18446744073709551615, outside 0..3"
     );
-    let e = nll_loss::value(Rows::new(&z, 1, 3), &[1_u64 << 63], i64::MAX).unwrap_err();
+    let e =
+        nll_loss_weighted::value(Rows::new(&z, 1, 3), &[1_u64 << 63], i64::MAX, &w).unwrap_err();
     assert!(matches!(e, LossError::LabelOutOfRange { label, .. } if label == 1 << 63));
     // The ignore index itself, as a `u64`, is still ignored.
-    let v = nll_loss::value(Rows::new(&z, 1, 3), &[i64::MAX as u64], i64::MAX).unwrap();
+    let v =
+        nll_loss_weighted::value(Rows::new(&z, 1, 3), &[i64::MAX as u64], i64::MAX, &w).unwrap();
     assert!(v.is_nan(), "every sample ignored: the mean of nothing");
 }
 

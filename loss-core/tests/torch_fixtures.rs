@@ -300,16 +300,17 @@ fn nll_loss<F: Float>(c: &Case, red: &Red<F>) -> Option<Out> {
     let mut g = zeros::<F>(x.len());
     let z = Rows::new(&x, n, k);
     let value = match red {
-        Red::Mean if c.has("weight") => {
-            vec![
-                losses::nll_loss_weighted::value_and_grad(z, &t, ii, &w, &mut g[..])
-                    .unwrap()
-                    .to_f64(),
-            ]
+        Red::Mean => {
+            let v = losses::nll_loss_weighted::value_and_grad(z, &t, ii, &w, &mut g[..]).unwrap();
+            // The plain loss where it applies: no weight or ignored label.
+            if !c.has("weight") && !t.contains(&ii) && n > 0 {
+                let mut g2 = zeros::<F>(x.len());
+                let v2 = losses::nll_loss::value_and_grad(z, &t, &mut g2[..]).unwrap();
+                assert_eq!(v.to_f64(), v2.to_f64(), "{}", c.id);
+                assert_eq!(to64(&g), to64(&g2), "{}", c.id);
+            }
+            vec![v.to_f64()]
         }
-        Red::Mean => vec![losses::nll_loss::value_and_grad(z, &t, ii, &mut g[..])
-            .unwrap()
-            .to_f64()],
         _ => per_sample(red, n, |l, u| {
             losses::nll_loss_per_sample::value_and_grad(z, &t, ii, &w, l, u, &mut g[..])
         }),
@@ -1515,8 +1516,14 @@ fn empty_and_all_ignored_batches_have_mean_nan_and_zero_gradient() {
     assert!(v.is_nan());
     assert_eq!(g, [0.0; 6]);
     let mut g = [7.0_f64; 6];
-    let v =
-        losses::nll_loss::value_and_grad(Rows::new(&z, 2, 3), &[2_i64, 2], 2, &mut g[..]).unwrap();
+    let v = losses::nll_loss_weighted::value_and_grad(
+        Rows::new(&z, 2, 3),
+        &[2_i64, 2],
+        2,
+        &w,
+        &mut g[..],
+    )
+    .unwrap();
     assert!(v.is_nan());
     assert_eq!(g, [0.0; 6]);
     // Sum (the per-sample variant with upstream ones) of an empty batch is 0.

@@ -53,15 +53,20 @@ loss! {
         weighted_soft_cross_entropy(logits, target, weight, label_smoothing)
     }
 
-    /// PyTorch's `nll_loss(input, target, ignore_index)`: `-input[y]` per
-    /// sample, averaged over the samples not ignored. The input is not checked
-    /// to be log-probabilities (as PyTorch).
-    pub fn nll_loss(#[grad] input: Vector<C>, #[ignore_index] target: Class<C>) {
+    /// PyTorch's `nll_loss(input, target)`: `-input[y]` per sample,
+    /// averaged over the batch. The input is not checked to be
+    /// log-probabilities (as PyTorch). As with `cross_entropy`, the options
+    /// `weight` and `ignore_index` are
+    /// [`nll_loss_weighted`](self::nll_loss_weighted)'s (pass ones as
+    /// `weight` for `ignore_index` alone).
+    pub fn nll_loss(#[grad] input: Vector<C>, target: Class<C>) {
         nll_loss(input, target)
     }
 
-    /// PyTorch's `nll_loss` with class weights: `-w[y] input[y]`, summed and
-    /// divided by `Σ_i w[y_i]` over the samples not ignored.
+    /// PyTorch's `nll_loss(input, target, weight, ignore_index,
+    /// reduction='mean')`: `-w[y] input[y]`, summed and divided by
+    /// `Σ_i w[y_i]` over the samples not ignored (all ignored or empty: NaN,
+    /// as PyTorch).
     #[reduce(mean, denominator = weight[target])]
     pub fn nll_loss_weighted(#[grad] input: Vector<C>, #[ignore_index] target: Class<C>, weight: Weights<C>) {
         weight[target] * nll_loss(input, target)

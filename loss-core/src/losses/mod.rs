@@ -22,6 +22,9 @@
 //!   an upstream of `1/n`;
 //! - `_weighted` variants take PyTorch's class weights (`cross_entropy` and
 //!   `nll_loss` divide by `Σ w[y_i]`, as PyTorch) or per-element weights.
+//!   For `cross_entropy` and `nll_loss` they, and the `_per_sample`
+//!   variants, also take PyTorch's `ignore_index`; the plain names take
+//!   neither (pass ones as the weight for an ignore index alone).
 //!
 //! Compile-time options of PyTorch become separate declarations
 //! (`kl_div_log_target`, `poisson_nll_loss_rate` for `log_input=False`,

@@ -635,7 +635,7 @@ table! {
     cross_entropy_per_sample: none [grad(Any), ignore, weights(Pos), scalar(Unit)];
     cross_entropy_soft_weighted: mean [grad(Any), vector(Prob), weights(Pos), scalar(Unit)];
     cross_entropy_soft_per_sample: none [grad(Any), vector(Prob), weights(Pos), scalar(Unit)];
-    nll_loss: mean [grad(Any), ignore] nan(AtLabel);
+    nll_loss: mean [grad(Any), class] nan(AtLabel);
     nll_loss_weighted: weighted [grad(Any), ignore, weights(Pos)] nan(AtLabel);
     nll_loss_per_sample: none [grad(Any), ignore, weights(Pos)] nan(AtLabel);
     binary_cross_entropy: mean [grad(Unit), vector(Unit)];
