@@ -1,5 +1,5 @@
 //! The `loss!` compiler. Use it through `loss_core::loss!`; the DSL is
-//! documented on the macro and in `docs/dsl.md`.
+//! documented on the macro and in the repository's `docs/dsl.md`.
 //!
 //! The stages, one module each, data flowing one way: `parse` (tokens to
 //! declarations), `lower` (to the IR of `ir`, names and shapes checked),
@@ -76,7 +76,38 @@ mod schedule;
 /// per sample), `Scalar` (a float shared by the batch), `Weights<D>` (a float
 /// row shared by the batch). Reductions: `#[reduce(mean)]` (the default),
 /// `#[reduce(sum)]`, `#[reduce(none)]`, `#[reduce(mean, denominator = EXPR)]`.
-/// The builtins and every error message are listed in `docs/dsl.md`.
+///
+/// # Builtins
+///
+/// - Operators: `+ - * /`, unary `-`, `v[y]` (the element at a label), and
+///   `if a > b { x } else { y }` (any comparison).
+/// - Elementwise: `exp`, `ln`, `log1p` (or `ln_1p`), `expm1` (or `exp_m1`),
+///   `sqrt`, `abs`, `tanh`, `sigmoid`, `softplus`, `powi`, `powf`, `max`,
+///   `min`, `clamp`, `xlogy`, `onehot`, `detach`. Each also has Rust's
+///   method form (`x.exp()`, `x.powi(2)`, `a.max(b)`).
+/// - Over a vector's dim: `sum`, `mean`, `logsumexp`, and `max`, `min` with
+///   one argument.
+/// - Vector to vector: `softmax`, `log_softmax`.
+/// - Losses: `cross_entropy` (label or probability target), `kl_div`,
+///   `binary_cross_entropy_with_logits`, `mse`.
+/// - Losses written in the DSL itself (`loss_core::losses` calls them):
+///   `label_smoothed_cross_entropy`, `weighted_cross_entropy`,
+///   `weighted_soft_cross_entropy`, `nll_loss`, `binary_cross_entropy`,
+///   `binary_cross_entropy_value`, `binary_cross_entropy_with_logits_pos_weight`,
+///   `sigmoid_focal_loss`, `poly1_cross_entropy`, `positive_part`,
+///   `multi_margin`, `multi_margin_squared`, `multilabel_soft_margin`,
+///   `soft_margin`, `hinge`, `squared_hinge`, `categorical_hinge`,
+///   `kl_div_log_input`, `kl_div_log_target`, `generalized_kl`,
+///   `js_divergence`, `entropy`, `l1`, `smooth_l1`, `huber`, `log_cosh`,
+///   `mape`, `msle`, `keras_poisson`, `poisson_nll_log_input`,
+///   `poisson_nll`, `poisson_stirling`, `gaussian_nll`, `cosine_similarity`,
+///   `cosine_embedding`, `hinge_embedding`, `margin_ranking`,
+///   `triplet_margin`, `triplet_margin_swap`, `triplet_margin_l1`,
+///   `triplet_margin_l1_swap`.
+///
+/// The repository's `docs/dsl.md` gives each builtin's formula and
+/// gradient, the grammar, and every error message; `docs/losses.md` maps the
+/// losses to PyTorch, Keras and optax.
 #[proc_macro]
 pub fn loss(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     compile::loss(input.into()).into()

@@ -576,7 +576,7 @@ impl Lowerer {
             _ => err(
                 name,
                 format!(
-                    "unknown function `{text}`{} The builtins are listed in docs/dsl.md",
+                    "unknown function `{text}`{} The builtins are listed in the documentation of `loss!`",
                     did_you_mean(&text)
                         .map(|s| format!(": did you mean `{s}`?"))
                         .unwrap_or_else(|| ".".into())
@@ -964,6 +964,43 @@ mod tests {
                 .unwrap_err();
         assert!(e.contains("`cross_entropy` takes 2 arguments"), "{e}");
         assert!(e.contains("`y` is a class label, not a number"), "{e}");
+    }
+
+    /// The unknown-function error points at the `loss!` rustdoc's list of
+    /// builtins (docs/dsl.md is not in the published crates), so that list
+    /// names every builtin, and nothing else.
+    #[test]
+    fn the_macro_documentation_lists_every_builtin() {
+        let doc: String = include_str!("lib.rs")
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("///"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let section = doc
+            .split("# Builtins")
+            .nth(1)
+            .and_then(|s| s.split("The repository's").next())
+            .expect("a `# Builtins` section in the `loss!` rustdoc");
+        let listed: std::collections::BTreeSet<&str> = section
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| {
+                w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
+            .collect();
+        let builtins: std::collections::BTreeSet<&str> = BUILTINS
+            .iter()
+            .copied()
+            .chain(builtins::TEMPLATES.iter().map(|t| t.name))
+            .collect();
+        let missing: Vec<_> = builtins.difference(&listed).collect();
+        let unknown: Vec<_> = listed.difference(&builtins).collect();
+        assert!(
+            missing.is_empty() && unknown.is_empty(),
+            "the `loss!` rustdoc's builtins lack {missing:?} and name non-builtins {unknown:?}"
+        );
     }
 
     #[test]
