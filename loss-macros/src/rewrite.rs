@@ -301,6 +301,11 @@ fn binary(
                 let p = bin(g, Binary::Mul, x, ny);
                 un(g, Unary::Neg, p)
             }
+            // n * (p / n) = p for a row's width n: the sum over a row of a
+            // mean's share, which never rounds twice this way. A width is at
+            // least 1 (an empty dim is a run-time error), so no 0/0 is lost.
+            (_, _, _, Op::Binary(Binary::Div, p, n)) if n == x && is_width(g, x) => p,
+            (_, _, Op::Binary(Binary::Div, p, n), _) if n == y && is_width(g, y) => p,
             // c1 * (c2 * z) = (c1 c2) * z
             (Some(k1), None, _, Op::Binary(Binary::Mul, p, q))
             | (None, Some(k1), Op::Binary(Binary::Mul, p, q), _)
@@ -315,11 +320,26 @@ fn binary(
             }
             _ => g.intern(Op::Binary(b, x, y)),
         },
-        Binary::Div => match (cx, cy) {
-            (_, Some(1.0)) => x,
-            (Some(0.0), _) => zero_like(g),
+        Binary::Div => match (cx, cy, ox) {
+            (_, Some(1.0), _) => x,
+            (Some(0.0), ..) => zero_like(g),
+            // (n p) / n = p and n / n = 1 for a row's width n (at least 1).
+            _ if x == y && is_width(g, y) => g.constant_node(1.0),
+            (_, _, Op::Binary(Binary::Mul, p, q)) if is_width(g, y) && (p == y || q == y) => {
+                if p == y {
+                    q
+                } else {
+                    p
+                }
+            }
+            // (-p) / q = -(p / q), exactly: the sign moves out to where a
+            // sum takes it (`a - -b` is `a + b`).
+            (_, _, Op::Unary(Unary::Neg, p)) => {
+                let quotient = bin(g, Binary::Div, p, y);
+                un(g, Unary::Neg, quotient)
+            }
             // Division by a power of two is an exact multiplication.
-            (_, Some(k))
+            (_, Some(k), _)
                 if k != 0.0
                     && (1.0 / k) * k == 1.0
                     && (1.0 / k).is_normal()
@@ -377,6 +397,12 @@ fn binary(
         },
         _ => g.intern(Op::Binary(b, x, y)),
     }
+}
+
+/// Whether the node is a row's width, `len(D)`: a positive integer at run
+/// time, since an empty dim is an error before any kernel runs.
+fn is_width(g: &Graph, id: NodeId) -> bool {
+    matches!(g.op(id), Op::DimLen(_))
 }
 
 /// `select(c, a, 0)` or `select(c, 0, a)`: returns `(c, a, zero first)`.
@@ -1279,6 +1305,33 @@ mod tests {
         let r = g.intern(Op::Binary(Binary::Add, t1, six));
         let (g2, roots) = simplify(&g, &[r]);
         assert_eq!(g2.display(roots[0]).to_string(), "t + 6.0");
+    }
+
+    #[test]
+    fn a_row_width_cancels_and_a_quotients_sign_moves_out() {
+        // Label smoothing's gradient sums a mean's share over the row,
+        // `n * (-t / n)`: that is `-t`, without rounding twice.
+        let mut g = sample_graph();
+        let (z, t) = (input(&mut g, 0), input(&mut g, 2));
+        let n = g.intern(Op::DimLen(DimId(0)));
+        let neg = g.intern(Op::Unary(Unary::Neg, t));
+        let share = g.intern(Op::Binary(Binary::Div, neg, n));
+        let summed = g.intern(Op::Binary(Binary::Mul, n, share));
+        let times = g.intern(Op::Binary(Binary::Mul, t, n));
+        let back = g.intern(Op::Binary(Binary::Div, times, n));
+        let whole = g.intern(Op::Binary(Binary::Div, n, n));
+        let less = g.intern(Op::Binary(Binary::Sub, z, share));
+        // Only a width cancels: a sum of the row may be 0 (or infinite). (The
+        // text is the formula's, not the order of evaluation.)
+        let s = g.intern(Op::Reduce(Reduction::Sum, z));
+        let ts = g.intern(Op::Binary(Binary::Div, t, s));
+        let kept = g.intern(Op::Binary(Binary::Mul, s, ts));
+        let (g2, r) = simplify(&g, &[summed, back, whole, less, kept]);
+        let shown: Vec<String> = r.iter().map(|&n| g2.display(n).to_string()).collect();
+        assert_eq!(
+            shown,
+            ["-t", "t", "1.0", "z + t / len(C)", "sum(z) * t / sum(z)"]
+        );
     }
 
     #[test]
