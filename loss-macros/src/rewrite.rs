@@ -399,8 +399,9 @@ fn binary(
     }
 }
 
-/// Whether the node is a row's width, `len(D)`: a positive integer at run
-/// time, since an empty dim is an error before any kernel runs.
+/// Whether the node is a row's width, `len(D)`: a positive integer wherever
+/// a row is computed, since a dim of width 0 in a batch with samples is an
+/// error (`LossError::EmptyDim`) before any kernel runs.
 fn is_width(g: &Graph, id: NodeId) -> bool {
     matches!(g.op(id), Op::DimLen(_))
 }
