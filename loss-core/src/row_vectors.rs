@@ -125,7 +125,11 @@ pub fn store<F: Float>(proof: RowVectors, v: &[F; ROW], out: &mut [F]) {
 pub fn group_sums<F: Float>(proof: RowVectors, rows: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
     let _ = proof;
     #[cfg(target_arch = "x86_64")]
-    if let Some(sums) = on_f32_rows(rows, |rows| avx512::sums(rows, width)) {
+    if let Some(sums) = on_f32_rows(
+        rows,
+        #[inline(always)]
+        |rows| avx512::sums(rows, width),
+    ) {
         return sums;
     }
     column_sums(&columns(rows), width)
@@ -159,7 +163,11 @@ fn maxima<F: Float>(
 ) -> [F; ROW] {
     let _ = proof;
     #[cfg(target_arch = "x86_64")]
-    if let Some(maxima) = on_f32_rows(rows, |rows| avx512::maxima(rows, width, nan)) {
+    if let Some(maxima) = on_f32_rows(
+        rows,
+        #[inline(always)]
+        |rows| avx512::maxima(rows, width, nan),
+    ) {
         return maxima;
     }
     let columns = columns(rows);
