@@ -125,12 +125,8 @@ pub fn store<F: Float>(proof: RowVectors, v: &[F; ROW], out: &mut [F]) {
 pub fn group_sums<F: Float>(proof: RowVectors, rows: &[[F; ROW]; ROW], width: usize) -> [F; ROW] {
     let _ = proof;
     #[cfg(target_arch = "x86_64")]
-    if let Some(sums) = on_f32_rows(
-        rows,
-        #[inline(always)]
-        |rows| avx512::sums(rows, width),
-    ) {
-        return sums;
+    if let Some(rows) = as_f32_rows(rows) {
+        return from_f32(avx512::sums(rows, width));
     }
     column_sums(&columns(rows), width)
 }
@@ -163,12 +159,8 @@ fn maxima<F: Float>(
 ) -> [F; ROW] {
     let _ = proof;
     #[cfg(target_arch = "x86_64")]
-    if let Some(maxima) = on_f32_rows(
-        rows,
-        #[inline(always)]
-        |rows| avx512::maxima(rows, width, nan),
-    ) {
-        return maxima;
+    if let Some(rows) = as_f32_rows(rows) {
+        return from_f32(avx512::maxima(rows, width, nan));
     }
     let columns = columns(rows);
     if nan {
@@ -178,23 +170,29 @@ fn maxima<F: Float>(
     }
 }
 
-/// `f` of the group's rows where `F` is f32, the instructions' type, with
-/// its result as `F`; `None` for any other `F`. The one place the group's
-/// reductions reinterpret their arrays.
+/// The group's rows as f32, the instructions' type, where `F` is f32;
+/// `None` for any other `F`. With [`from_f32`], the one place the group's
+/// reductions reinterpret their arrays. (No closure between the two: the
+/// intrinsics stay in the caller, compiled for AVX-512, with nothing whose
+/// inlining they depend on; `.ci/inlined-intrinsics` checks it.)
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn on_f32_rows<F: Float>(
-    rows: &[[F; ROW]; ROW],
-    f: impl FnOnce(&[[f32; ROW]; ROW]) -> [f32; ROW],
-) -> Option<[F; ROW]> {
+fn as_f32_rows<F: Float>(rows: &[[F; ROW]; ROW]) -> Option<&[[f32; ROW]; ROW]> {
     if !is_f32::<F>() {
         return None;
     }
     // SAFETY: `F` is f32 (its `TypeId`), so the arrays are the same type.
-    let rows = unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) };
-    let out = f(rows);
-    // SAFETY: as above.
-    Some(unsafe { core::mem::transmute_copy::<[f32; ROW], [F; ROW]>(&out) })
+    Some(unsafe { &*(rows as *const [[F; ROW]; ROW] as *const [[f32; ROW]; ROW]) })
+}
+
+/// A reduction's f32 result as `F`, which [`as_f32_rows`] found to be f32.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn from_f32<F: Float>(out: [f32; ROW]) -> [F; ROW] {
+    // A constant in each instantiation: free, and it keeps the function sound.
+    assert!(is_f32::<F>(), "from_f32 of a non-f32 type");
+    // SAFETY: `F` is f32 (asserted above), so the arrays are the same type.
+    unsafe { core::mem::transmute_copy::<[f32; ROW], [F; ROW]>(&out) }
 }
 
 /// A group's rows as its columns: `columns(rows)[j][l] == rows[l][j]`, the
