@@ -33,9 +33,10 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::row::{is_leaf, lane_loop, lanes_function, pass_writes, used_inputs};
 use super::{
-    block_ident, dim_ident, fast_expr, grad_ident, internal, is_hoisted_name, is_leaf, label_ident,
-    lane_loop, lanes_function, leaf_or_named, pass_writes, rt, used_inputs, Program, Result, Site,
+    block_ident, dim_ident, fast_expr, grad_ident, internal, is_hoisted_name, label_ident,
+    leaf_or_named, rt, Program, Result, Site,
 };
 use crate::ir::{Graph, InputId, InputKind, NodeId, Op, Reduction};
 use crate::schedule::{Pass, Schedule, Slot, Step};
@@ -199,7 +200,7 @@ pub(super) fn group(
         }
     }
     // Each per-sample step is an array filled by a loop of its own (see
-    // `emit_pass` for why not one loop for several).
+    // the row kernel's `emit_pass` for why not one loop for several).
     for step in &schedule.steps {
         match step {
             Step::Scalar(n) => {

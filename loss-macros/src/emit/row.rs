@@ -1,0 +1,898 @@
+//! The row kernel: one sample's statements, its passes over the row in
+//! chunks of `LANES` numbers (or two `LANES`, where they fill a register),
+//! each reduction in `LANES` independent accumulators, and the tail.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+
+use super::{
+    block_ident, dim_ident, element_ref, fast_expr, grad_ident, grad_row_ident, internal,
+    label_ident, row_ident, rt, Elem, Program, Result, Site,
+};
+use crate::ir::{Binary, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
+use crate::schedule::{Pass, Schedule, Slot, Step};
+
+/// One sample's statements: row views, then the scheduled steps, their
+/// passes in chunks of `LANES` elements, or (`may_be_wide`, in the row
+/// kernel) of two `LANES` where `__wide` says so.
+pub(super) fn sample_body(
+    p: &Program<'_>,
+    schedule: &Schedule,
+    idents: &[Ident],
+    writes: &[(InputId, NodeId)],
+    with_grad: bool,
+    may_be_wide: bool,
+) -> Result<TokenStream> {
+    let g = p.graph;
+    let used = used_inputs(p, writes);
+    let rt = rt();
+    let mut out = Vec::new();
+    for (k, (input, ident)) in g.inputs.iter().zip(idents).enumerate() {
+        if !used.contains(&InputId(k as u16)) {
+            continue;
+        }
+        match input.kind {
+            InputKind::Vector(d) => {
+                let row = row_ident(ident);
+                let dim = dim_ident(d);
+                out.push(quote!(let #row: &[F] = &#ident.data[__i * #dim..(__i + 1) * #dim];));
+            }
+            InputKind::Class(_) => {
+                let l = label_ident(ident);
+                out.push(quote!(let #l: usize = #rt::label(#ident[__i]);));
+            }
+            InputKind::PerSample => {
+                let v = label_ident(ident);
+                out.push(quote!(let #v: F = #ident[__i];));
+            }
+            _ => {}
+        }
+    }
+    if with_grad {
+        for &(i, _) in writes {
+            let ident = &idents[i.0 as usize];
+            if let InputKind::Vector(d) = g.inputs[i.0 as usize].kind {
+                let blk = block_ident(ident);
+                let row = grad_row_ident(ident);
+                let dim = dim_ident(d);
+                let spares = schedule
+                    .spare_rows
+                    .iter()
+                    .find(|&&(input, _)| input == i)
+                    .map_or(0, |&(_, k)| k);
+                if spares == 0 {
+                    out.push(quote!(let #row: &mut [F] = &mut #blk[__r * #dim..(__r + 1) * #dim];));
+                } else {
+                    let spare =
+                        (1..=spares).map(|spare| slot_row_ident(Slot { input: i, spare }, idents));
+                    out.push(quote! {
+                        let (#row, [#(#spare),*]) = #rt::row_and_spares::<F, #spares>(&mut *#blk, __r, #dim);
+                    });
+                }
+            }
+        }
+    }
+    if let Some(&(input, _)) = schedule
+        .spare_rows
+        .iter()
+        .find(|&&(input, _)| !writes.iter().any(|&(i, _)| i == input))
+    {
+        return internal(format!(
+            "spare rows of input {} that writes no row",
+            input.0
+        ));
+    }
+    // The second pass fetches the next row (see `next_row_prefetch`).
+    let prefetch = next_row_prefetch(g, schedule, idents);
+    let mut pass_index = 0;
+    // Writes are placed by the schedule; match them to the requested ones.
+    for step in &schedule.steps {
+        match step {
+            Step::Scalar(n) => {
+                let id = format_ident!("__s{}", n.0);
+                let e = fast_expr(g, *n, idents, Site::Sample)?;
+                out.push(quote!(let #id: F = #e;));
+            }
+            Step::Pass(pass) => {
+                let prefetch = if pass_index == 1 {
+                    &prefetch
+                } else {
+                    &TokenStream::new()
+                };
+                pass_index += 1;
+                out.push(emit_pass(
+                    g,
+                    pass,
+                    &pass_writes(pass, writes),
+                    idents,
+                    may_be_wide,
+                    prefetch,
+                )?);
+            }
+        }
+    }
+    Ok(quote!(#(#out)*))
+}
+
+/// The statements, run once a chunk of a row's second pass, that ask the
+/// CPU for the same chunk of the next row's inputs to its first pass. The
+/// first pass of a row (its maxima, typically) reads rows the cache has
+/// not seen; the second (the exponentials) is bound by arithmetic, with
+/// memory idle. Fetched then, a wide row is in the cache when its turn
+/// comes: cross-entropy's value and gradient at 256x32000 take 0.80x the
+/// time, the same bits (docs/performance.md).
+fn next_row_prefetch(g: &Graph, schedule: &Schedule, idents: &[Ident]) -> TokenStream {
+    let rt = rt();
+    let mut passes = schedule.passes();
+    let (Some(first), Some(second)) = (passes.next(), passes.next()) else {
+        return TokenStream::new();
+    };
+    let mut seen = HashSet::new();
+    let fetches = first.elements.iter().filter_map(|&e| {
+        let Op::Input(i) = g.op(e) else { return None };
+        let InputKind::Vector(d) = g.inputs[i.0 as usize].kind else {
+            return None;
+        };
+        if d != first.dim || d != second.dim || !seen.insert(i) {
+            return None;
+        }
+        let ident = &idents[i.0 as usize];
+        let dim = dim_ident(d);
+        Some(quote!(#rt::prefetch(#ident.data, (__i + 1) * #dim + __j);))
+    });
+    quote!(#(#fetches)*)
+}
+
+/// The gradient rows of `writes` that `pass` writes (the schedule places
+/// every write; the function writes the requested ones).
+pub(super) fn pass_writes(pass: &Pass, writes: &[(InputId, NodeId)]) -> Vec<(InputId, NodeId)> {
+    pass.writes
+        .iter()
+        .copied()
+        .filter(|w| writes.contains(w))
+        .collect()
+}
+
+/// The inputs a sample's computation reads (its value, its gradients and
+/// the gradient rows it writes).
+pub(super) fn used_inputs(p: &Program<'_>, writes: &[(InputId, NodeId)]) -> HashSet<InputId> {
+    let g = p.graph;
+    g.reachable(&all_roots(p, writes))
+        .into_iter()
+        .filter_map(|n| match g.op(n) {
+            Op::Input(i) | Op::OneHot(i) | Op::Index(_, i) => Some(i),
+            _ => None,
+        })
+        .collect()
+}
+
+fn all_roots(p: &Program<'_>, writes: &[(InputId, NodeId)]) -> Vec<NodeId> {
+    let mut roots = vec![p.value];
+    roots.extend(p.grads.iter().map(|&(_, n)| n));
+    roots.extend(writes.iter().map(|&(_, n)| n));
+    roots
+}
+
+/// A pass: accumulators, a blocked loop over the row, the tail, the results.
+fn emit_pass(
+    g: &Graph,
+    pass: &Pass,
+    writes: &[(InputId, NodeId)],
+    idents: &[Ident],
+    may_be_wide: bool,
+    prefetch: &TokenStream,
+) -> Result<TokenStream> {
+    let rt = rt();
+    let dim = dim_ident(pass.dim);
+    let mut init = Vec::new();
+    let mut merge = Vec::new();
+    let mut barriers = Vec::new();
+    let mut done = Vec::new();
+    for &r in &pass.reductions {
+        let acc = format_ident!("__acc{}", r.0);
+        let result = format_ident!("__s{}", r.0);
+        let Op::Reduce(kind, _) = g.op(r) else {
+            return internal("a pass reduction is a Reduce node");
+        };
+        let (start, finish) = match kind {
+            Reduction::Sum => (quote!(zeros), quote!(sum)),
+            Reduction::ShiftMax => (quote!(neg_infinity), quote!(maximum)),
+            Reduction::Max => (quote!(neg_infinity), quote!(maximum_nan)),
+            Reduction::LogSumExp => {
+                return internal("log-sum-exp must be expanded before emission")
+            }
+        };
+        init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
+        done.push(quote!(let #result: F = #acc.#finish();));
+        if kind == Reduction::ShiftMax {
+            // The row's minimum beside its maximum: whether every `x - max`
+            // of the row is in the short exp's range, tested once here
+            // instead of in every chunk of the pass of exponentials (see
+            // `exps_in_range`).
+            let low = min_ident(r);
+            init.push(quote!(let mut #low = #rt::Lanes::<F>::infinity();));
+            barriers.push(quote!(let mut #low = #low.barrier();));
+            if may_be_wide {
+                // The second halves of the wide chunks go into lanes of
+                // their own, merged after the chunk loop (see the chunk's
+                // body).
+                let (hi, low_hi) = (second_half(&acc), second_half(&low));
+                init.push(quote! {
+                    let mut #hi = #rt::Lanes::<F>::neg_infinity();
+                    let mut #low_hi = #rt::Lanes::<F>::infinity();
+                });
+                merge.push(quote!(#acc.merge_max(#hi); #low.merge_min(#low_hi);));
+            }
+            let in_range = in_range_ident(r);
+            done.push(quote!(let #in_range: bool = #rt::exps_in_range(#result, #low.minimum());));
+        }
+    }
+    // The statements for one element, or (with `chunk`) for the elements of
+    // a chunk (`LANES` of them, or twice that), each element node an array
+    // computed by a short loop of its own: the form LLVM vectorises
+    // reliably.
+    //
+    // With `patch`, the label's lane of each choice by a label is set after
+    // the fill; without, the chunk is taken to hold no label of the pass.
+    let body = |chunk: Option<Chunk>, patch: bool| -> Result<TokenStream> {
+        let lanes = chunk.is_some();
+        let (j, lane) = if lanes {
+            (quote!(__l), quote!(__l))
+        } else {
+            (quote!(__j), quote!(0))
+        };
+        let width = chunk.map(Chunk::width).unwrap_or_default();
+        let at = Elem { index: &j, lanes };
+        let each = |stmt: TokenStream| {
+            if lanes {
+                let jj = index_in_row(&stmt, quote!(__j + __l));
+                lane_loop(&width, quote!(#jj #stmt))
+            } else {
+                stmt
+            }
+        };
+        let mut stmts = Vec::new();
+        for &e in &pass.elements {
+            let id = format_ident!("__e{}", e.0);
+            let load = pass.loads.iter().find(|&&(n, _)| n == e);
+            if load.is_none() && is_leaf(g, e) {
+                continue;
+            }
+            let x = match load {
+                Some(&(_, slot)) => {
+                    let row = slot_row_ident(slot, idents);
+                    quote!(#row[#j])
+                }
+                None => fast_expr(g, e, idents, Site::Element(at))?,
+            };
+            if lanes {
+                // A choice by a label (`onehot(y)` itself, or a select on it)
+                // holds one value everywhere but at the label: fill the chunk
+                // with that value, then, in the chunk that holds the label,
+                // patch its lane. No per-element index compare (64-bit
+                // compares and shuffles cost more than the exp they guard).
+                if let Some(y) = chosen_by_label(g, pass, e) {
+                    let (at_label, elsewhere) = match g.op(e) {
+                        Op::Select(_, a, b) => (
+                            element_ref(g, a, idents, at)?,
+                            element_ref(g, b, idents, at)?,
+                        ),
+                        _ => (
+                            quote!(<F as ::loss_core::Float>::ONE),
+                            quote!(<F as ::loss_core::Float>::ZERO),
+                        ),
+                    };
+                    let label = label_ident(&idents[y.0 as usize]);
+                    let fill = each(quote!(#id[__l] = #elsewhere;));
+                    stmts.push(quote! {
+                        let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
+                        #fill
+                    });
+                    if patch {
+                        stmts.push(quote! {
+                            if #label >= __j && #label - __j < #width {
+                                let __l = #label - __j;
+                                #id[__l] = #at_label;
+                            }
+                        });
+                    }
+                    continue;
+                }
+                // `exp(a - shift)`, `x ln y`, `ln x` and `ln(1 + x)` of a
+                // whole chunk: one range test, then the short exp or ln for
+                // every lane (see `exp_diff_lanes`, `xlogy_lanes`,
+                // `xlogx_lanes`, `ln_lanes`, `log1p_lanes`). The exps of a
+                // log-sum-exp, `exp(x - shift(x))`, take the max pass's test
+                // of their whole row instead where it passed.
+                let in_lanes = lanes_function(g, e, |a, b| match shift_of_row(g, a, b) {
+                    Some(max) => in_range_ident(max).to_token_stream(),
+                    None => quote!(false),
+                });
+                if let (Some((function, operands, row_test)), None) = (in_lanes, load) {
+                    // Each operand as an array of the chunk's width: the
+                    // chunk of an input row or the array of a node as they
+                    // are, anything else (a scalar repeated, a constant)
+                    // filled by a loop of its own (one loop filling both
+                    // cost distillation 10-20 % at 1024x1000).
+                    let lanes_of = |n: NodeId, name: Ident| -> Result<(TokenStream, TokenStream)> {
+                        if let Some(array) = chunk_array(g, n, idents) {
+                            return Ok((quote!(), array));
+                        }
+                        let v = element_ref(g, n, idents, at)?;
+                        let fill = if g.shape(n) == Shape::Scalar {
+                            quote!(let #name = [#v; #width];)
+                        } else {
+                            let fill = each(quote!(#name[__l] = #v;));
+                            quote! {
+                                let mut #name = [<F as ::loss_core::Float>::ZERO; #width];
+                                #fill
+                            }
+                        };
+                        Ok((fill, quote!(&#name)))
+                    };
+                    let names = [format_ident!("__a"), format_ident!("__b")];
+                    let (fills, arrays): (Vec<_>, Vec<_>) = operands
+                        .iter()
+                        .zip(names)
+                        .map(|(&n, name)| lanes_of(n, name))
+                        .collect::<Result<Vec<_>>>()?
+                        .into_iter()
+                        .unzip();
+                    let mut call =
+                        quote!(#rt::#function::<__M, F, { #width }>(#(#arrays),* #row_test));
+                    if may_be_wide {
+                        call = quote!(#rt::whole_lanes::<__M, F, { #width }>(#call, __wide));
+                    }
+                    stmts.push(quote! {
+                        let #id: [F; #width] = {
+                            #(#fills)*
+                            #call
+                        };
+                    });
+                    continue;
+                }
+                let fill = each(quote!(#id[__l] = #x;));
+                stmts.push(quote!(let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width]; #fill));
+            } else {
+                stmts.push(quote!(let #id: F = #x;));
+            }
+        }
+        for &(slot, node) in &pass.stashes {
+            let row = slot_row_ident(slot, idents);
+            let v = element_ref(g, node, idents, at)?;
+            stmts.push(each(quote!(#row[#j] = #v;)));
+        }
+        for &r in &pass.reductions {
+            let acc = format_ident!("__acc{}", r.0);
+            let Op::Reduce(kind, x) = g.op(r) else {
+                return internal("a pass reduction is a Reduce node");
+            };
+            let method = match kind {
+                Reduction::Sum => quote!(add),
+                Reduction::ShiftMax => quote!(max),
+                _ => quote!(max_nan),
+            };
+            if chunk == Some(Chunk::Double) {
+                // The accumulators keep `LANES` lanes: the chunk's first half
+                // goes in, then its second, the order of two chunks of
+                // `LANES` (so the same bits as the other widths).
+                let first = element_ref(g, x, idents, at)?;
+                let shifted = quote!((__l + #rt::LANES));
+                let second = element_ref(
+                    g,
+                    x,
+                    idents,
+                    Elem {
+                        index: &shifted,
+                        lanes,
+                    },
+                )?;
+                let jj_first = index_in_row(&first, quote!(__j + __l));
+                let jj_second = index_in_row(&second, quote!(__j + #rt::LANES + __l));
+                if kind == Reduction::ShiftMax {
+                    // A shift's maximum does not depend on the order
+                    // (`finite_or_zero` makes a zero `+0`): the second half
+                    // goes into lanes of its own, so that the two halves'
+                    // maxima do not wait for each other (the max pass ran
+                    // at their latency). The same for the minimum.
+                    let low = min_ident(r);
+                    let (hi, low_hi) = (second_half(&acc), second_half(&low));
+                    stmts.push(lane_loop(
+                        &quote!(#rt::LANES),
+                        quote! {
+                            #jj_first
+                            #acc.max(__l, #first);
+                            #low.min(__l, #first);
+                            #jj_second
+                            #hi.max(__l, #second);
+                            #low_hi.min(__l, #second);
+                        },
+                    ));
+                    continue;
+                }
+                stmts.push(lane_loop(
+                    &quote!(#rt::LANES),
+                    quote! {
+                        #jj_first
+                        #acc.#method(__l, #first);
+                        #jj_second
+                        #acc.#method(__l, #second);
+                    },
+                ));
+            } else {
+                let v = element_ref(g, x, idents, at)?;
+                stmts.push(each(quote!(#acc.#method(#lane, #v);)));
+                if kind == Reduction::ShiftMax {
+                    let low = min_ident(r);
+                    stmts.push(each(quote!(#low.min(#lane, #v);)));
+                }
+            }
+        }
+        for &(i, node) in writes {
+            let ident = &idents[i.0 as usize];
+            let v = element_ref(g, node, idents, at)?;
+            stmts.push(each(match g.inputs[i.0 as usize].kind {
+                InputKind::Vector(_) => {
+                    let row = grad_row_ident(ident);
+                    quote!(#row[#j] = __seed * #v;)
+                }
+                _ => {
+                    let gi = grad_ident(ident);
+                    quote!(#gi[#j] += __seed * #v;)
+                }
+            }));
+        }
+        Ok(quote!(#(#stmts)*))
+    };
+    // In the blocked loop every row is re-borrowed as a fixed-size chunk, so
+    // the lanes index it without bounds checks and the body vectorises;
+    // `__jj` is the element's index in the row (for `onehot`).
+    let mut rows = Vec::new();
+    let mut seen = HashSet::new();
+    let mut row = |row: Ident, mutable: bool| {
+        if seen.insert(row.to_string()) {
+            rows.push((row, mutable));
+        }
+    };
+    for &e in &pass.elements {
+        if let Op::Input(i) = g.op(e) {
+            let ident = &idents[i.0 as usize];
+            match g.inputs[i.0 as usize].kind {
+                InputKind::Vector(_) => row(row_ident(ident), false),
+                InputKind::Weights(_) => row(ident.clone(), false),
+                _ => {}
+            }
+        }
+    }
+    for &(i, _) in writes {
+        let ident = &idents[i.0 as usize];
+        match g.inputs[i.0 as usize].kind {
+            InputKind::Vector(_) => row(grad_row_ident(ident), true),
+            _ => row(grad_ident(ident), true),
+        }
+    }
+    let slots = pass.stashes.iter().map(|&(slot, _)| slot);
+    for slot in slots.chain(pass.loads.iter().map(|&(_, slot)| slot)) {
+        row(slot_row_ident(slot, idents), true);
+    }
+    let chunks = |width: TokenStream| {
+        let rt = &rt;
+        rows.iter().map(move |(row, mutable)| {
+            if *mutable {
+                quote!(let #row: &mut [F; #width] = #rt::chunk_mut(&mut *#row, __j);)
+            } else {
+                quote!(let #row: &[F; #width] = #rt::chunk(#row, __j);)
+            }
+        })
+    };
+    // A chunk's body, in two versions where the pass chooses by a label:
+    // the patch indexes the chunk's arrays with a variable, which moves them
+    // out of registers to the stack (cross-entropy's gradient at 1024x1000
+    // ran 1.6x slower at AVX-512, 1.1x at AVX2), so only the chunk that
+    // holds a label runs it. (A compare of each lane with the label's lane
+    // instead of the store: LLVM folds it into one scalar branch per lane,
+    // 1.5x slower again.)
+    let labels = pass_labels(g, pass, idents);
+    let chunk_body = |chunk: Chunk| -> Result<TokenStream> {
+        if labels.is_empty() {
+            return body(Some(chunk), true);
+        }
+        let plain = body(Some(chunk), false)?;
+        let patched = body(Some(chunk), true)?;
+        let width = chunk.width();
+        Ok(quote! {
+            if #(#labels.wrapping_sub(__j) < #width)||* {
+                #patched
+            } else {
+                #plain
+            }
+        })
+    };
+    let single = {
+        let views = chunks(Chunk::Single.width());
+        let body = chunk_body(Chunk::Single)?;
+        quote!(#(#views)* #prefetch #body __j += #rt::LANES;)
+    };
+    // In the row kernel, where `__wide` (a constant in each compiled copy)
+    // says so: chunks of two `LANES` while they fit, then at most one of
+    // `LANES`. Else chunks of `LANES`. The tail is the same either way. One
+    // body for both widths keeps the source the compiler checks small; each
+    // copy keeps only its own loops. A pass of maxima alone takes the chunks
+    // of two `LANES` in every copy, not only where they fill a register:
+    // their two halves then keep separate lanes, whose compares do not wait
+    // for each other.
+    let max_only = pass
+        .reductions
+        .iter()
+        .all(|&r| matches!(g.op(r), Op::Reduce(Reduction::ShiftMax, _)))
+        && writes.is_empty()
+        && pass.stashes.is_empty();
+    let wide = if max_only {
+        quote!(true)
+    } else {
+        quote!(__wide)
+    };
+    let wide_loop = if may_be_wide {
+        let views = chunks(Chunk::Double.width());
+        let body = chunk_body(Chunk::Double)?;
+        quote! {
+            if #wide {
+                while __j + #rt::WIDE <= #dim {
+                    #(#views)*
+                    #prefetch
+                    #body
+                    __j += #rt::WIDE;
+                }
+            }
+        }
+    } else {
+        quote!()
+    };
+    let blocked = quote! {
+        #wide_loop
+        while __j + #rt::LANES <= #dim {
+            #single
+        }
+    };
+    let tail = body(None, true)?;
+    // The tail adds to lane 0 alone; without the barrier LLVM would split the
+    // accumulators of the blocked loop into lanes to suit it.
+    barriers.extend(pass.reductions.iter().map(|r| {
+        let acc = format_ident!("__acc{}", r.0);
+        quote!(let mut #acc = #acc.barrier();)
+    }));
+    Ok(quote! {
+        #(#init)*
+        let mut __j = 0usize;
+        #blocked
+        #(#merge)*
+        #(#barriers)*
+        while __j < #dim {
+            let __jj = __j;
+            #tail
+            __j += 1;
+        }
+        #(#done)*
+    })
+}
+
+/// The lanes that take the second halves of the wide chunks for the
+/// accumulator `lanes` of a shift's maximum or minimum.
+fn second_half(lanes: &Ident) -> Ident {
+    format_ident!("{}_hi", lanes)
+}
+
+/// The lanes of a row's minimum, kept beside the maximum of log-sum-exp
+/// shift `max`.
+fn min_ident(max: NodeId) -> Ident {
+    format_ident!("__min{}", max.0)
+}
+
+/// Whether every `x - shift` of the row whose maximum is `max` is in the
+/// short exp's range (from the max pass).
+/// The whole-chunk function of `loss_core::__private` that computes node
+/// `e` over a chunk of any width, its operands, and its arguments after
+/// them: `exp(a - b)` (`exp_diff_lanes`, whose last argument, from
+/// `exp_test(a, b)`, says whether a test of the whole row already found
+/// every `a - b` in the short exp's range), `x ln y`, `x ln x`, `ln x` and
+/// `ln(1 + x)`.
+pub(super) fn lanes_function(
+    g: &Graph,
+    e: NodeId,
+    exp_test: impl FnOnce(NodeId, NodeId) -> TokenStream,
+) -> Option<(TokenStream, Vec<NodeId>, TokenStream)> {
+    Some(match g.op(e) {
+        Op::Binary(Binary::ExpDiff, a, b) => {
+            let test = exp_test(a, b);
+            (quote!(exp_diff_lanes), vec![a, b], quote!(, #test))
+        }
+        Op::Binary(Binary::Xlogy, a, b) if a == b => (quote!(xlogx_lanes), vec![a], quote!()),
+        Op::Binary(Binary::Xlogy, a, b) => (quote!(xlogy_lanes), vec![a, b], quote!()),
+        Op::Unary(Unary::Ln, a) => (quote!(ln_lanes), vec![a], quote!()),
+        Op::Unary(Unary::Log1p, a) => (quote!(log1p_lanes), vec![a], quote!()),
+        _ => return None,
+    })
+}
+
+fn in_range_ident(max: NodeId) -> Ident {
+    format_ident!("__in_range{}", max.0)
+}
+
+/// The maximum node if `b` is the log-sum-exp shift of `a`,
+/// `finite_or_zero(max(a))`.
+fn shift_of_row(g: &Graph, a: NodeId, b: NodeId) -> Option<NodeId> {
+    let Op::Unary(Unary::FiniteOrZero, max) = g.op(b) else {
+        return None;
+    };
+    (g.op(max) == Op::Reduce(Reduction::ShiftMax, a)).then_some(max)
+}
+
+/// The row-kernel row a stash slot is: the sample's gradient row, or its
+/// `k`-th spare (the gradient row of the sample `k` rows on).
+fn slot_row_ident(slot: Slot, idents: &[Ident]) -> Ident {
+    let ident = &idents[slot.input.0 as usize];
+    match slot.spare {
+        0 => grad_row_ident(ident),
+        k => format_ident!("__spare{}_{}_row", k, ident),
+    }
+}
+
+/// The label by which element `e` of `pass` is chosen (`onehot(y)` itself,
+/// or a select on it), unless the pass loads `e` from a stash.
+fn chosen_by_label(g: &Graph, pass: &Pass, e: NodeId) -> Option<InputId> {
+    if pass.loads.iter().any(|&(n, _)| n == e) {
+        return None;
+    }
+    match g.op(e) {
+        Op::Select(c, ..) => match g.op(c) {
+            Op::OneHot(y) => Some(y),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `let __jj = index;`, the element's index in its row, where `stmt` reads
+/// it (a one-hot named in place does); else nothing.
+fn index_in_row(stmt: &TokenStream, index: TokenStream) -> TokenStream {
+    fn mentions(tokens: &TokenStream) -> bool {
+        tokens.clone().into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "__jj",
+            proc_macro2::TokenTree::Group(g) => mentions(&g.stream()),
+            _ => false,
+        })
+    }
+    if mentions(stmt) {
+        quote!(let __jj = #index;)
+    } else {
+        quote!()
+    }
+}
+
+/// A reference to the array of `n` in a chunk, where it has one: an input
+/// row's chunk (a vector or weights), or a node's own array.
+fn chunk_array(g: &Graph, n: NodeId, idents: &[Ident]) -> Option<TokenStream> {
+    match g.op(n) {
+        Op::Input(i) => {
+            let ident = &idents[i.0 as usize];
+            match g.inputs[i.0 as usize].kind {
+                InputKind::Vector(_) => Some(row_ident(ident).to_token_stream()),
+                InputKind::Weights(_) => Some(ident.to_token_stream()),
+                _ => None,
+            }
+        }
+        _ if is_leaf(g, n) || g.shape(n) == Shape::Scalar => None,
+        _ => {
+            let id = format_ident!("__e{}", n.0);
+            Some(quote!(&#id))
+        }
+    }
+}
+
+/// Whether `n` is a leaf: a constant, an input, a dim's length or a
+/// one-hot row. Its users name it in place (see `leaf_or_named`), so a pass
+/// computes no array for it: an array nobody reads still costs the
+/// compiler its checks and LLVM its loop.
+pub(super) fn is_leaf(g: &Graph, n: NodeId) -> bool {
+    matches!(
+        g.op(n),
+        Op::Const(_) | Op::Input(_) | Op::DimLen(_) | Op::OneHot(_)
+    )
+}
+
+/// The labels by which `pass` chooses elements, each once.
+fn pass_labels(g: &Graph, pass: &Pass, idents: &[Ident]) -> Vec<Ident> {
+    let mut labels: Vec<InputId> = Vec::new();
+    for &e in &pass.elements {
+        if let Some(y) = chosen_by_label(g, pass, e) {
+            if !labels.contains(&y) {
+                labels.push(y);
+            }
+        }
+    }
+    labels
+        .into_iter()
+        .map(|y| label_ident(&idents[y.0 as usize]))
+        .collect()
+}
+
+/// `body` for each lane `__l` below `width` (a constant of at least 1), as
+/// a loop whose test is at its end: LLVM then has no loop to rotate, a pass
+/// whose cost grows with the loops times the function's size.
+pub(super) fn lane_loop(width: &TokenStream, body: TokenStream) -> TokenStream {
+    quote! {{
+        let mut __l = 0usize;
+        loop {
+            #body
+            __l += 1;
+            if __l == #width {
+                break;
+            }
+        }
+    }}
+}
+
+/// The width of the row kernel's chunks: `LANES` elements, or two `LANES`
+/// where that fills a vector register (f32 at AVX-512).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    Single,
+    Double,
+}
+
+impl Chunk {
+    fn width(self) -> TokenStream {
+        let rt = rt();
+        match self {
+            Chunk::Single => quote!(#rt::LANES),
+            Chunk::Double => quote!(#rt::WIDE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{schedule, Output};
+
+    /// The inputs' identifiers of `sample_graph`, and the fast path's
+    /// graph of `logsumexp(z)` and `sum(z)` (its roots, in that order).
+    fn lse_and_sum() -> ([Ident; 3], Graph, Vec<NodeId>) {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let total = g.intern(Op::Reduce(Reduction::Sum, z));
+        let (g, roots) = crate::rewrite::expand(&g, &[lse, total]);
+        (idents, g, roots)
+    }
+
+    /// The second pass of a log-sum-exp (its exponentials) asks for the next
+    /// row of the first pass's input; a single pass asks for nothing.
+    #[test]
+    fn the_second_pass_fetches_the_next_rows_first_pass_inputs() {
+        let (idents, two, roots) = lse_and_sum();
+        let fetch = next_row_prefetch(
+            &two,
+            &schedule(&two, &[Output::Scalar(roots[0])], 0),
+            &idents,
+        );
+        let expected = quote!(::loss_core::__private::prefetch(z.data, (__i + 1) * __dim_0 + __j););
+        assert_eq!(fetch.to_string(), expected.to_string());
+        let one = next_row_prefetch(
+            &two,
+            &schedule(&two, &[Output::Scalar(roots[1])], 0),
+            &idents,
+        );
+        assert!(one.is_empty(), "{one}");
+    }
+
+    /// The max pass of a log-sum-exp keeps the row's minimum beside its
+    /// maximum and tests the whole row once; the pass of exponentials takes
+    /// that verdict instead of testing each chunk.
+    #[test]
+    fn the_exps_take_the_max_pass_test_of_their_row() {
+        let (idents, mut g, roots) = lse_and_sum();
+        // The input's node, already in the graph.
+        let z = g.intern(Op::Input(InputId(0)));
+        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let passes: Vec<&Pass> = plan.passes().collect();
+        let max = passes[0].reductions[0];
+        assert_eq!(g.op(max), Op::Reduce(Reduction::ShiftMax, z));
+        let code = |pass| {
+            emit_pass(&g, pass, &[], &idents, true, &quote!())
+                .unwrap()
+                .to_string()
+        };
+        let (maximum, minimum, in_range) = (
+            format_ident!("__s{}", max.0),
+            min_ident(max),
+            in_range_ident(max),
+        );
+        let verdict = quote! {
+            let #in_range: bool = ::loss_core::__private::exps_in_range(#maximum, #minimum.minimum());
+        };
+        let first = code(passes[0]);
+        assert!(first.contains(&verdict.to_string()), "{first}");
+        assert!(
+            first.contains(&format!("{minimum} . min (__l ,")),
+            "{first}"
+        );
+        let second = code(passes[1]);
+        // The input's chunk as it is, the shift repeated.
+        let call = quote!((__z_row, &__b, #in_range));
+        assert!(second.contains(&call.to_string()), "{second}");
+    }
+
+    /// The row kernel's passes for the scalar outputs `roots` of `g`, as
+    /// text.
+    fn row_kernel_passes(g: &Graph, roots: &[NodeId], idents: &[Ident]) -> String {
+        let outputs: Vec<Output> = roots.iter().map(|&r| Output::Scalar(r)).collect();
+        schedule(g, &outputs, 0)
+            .passes()
+            .map(|pass| {
+                emit_pass(g, pass, &[], idents, true, &quote!())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// A leaf gets no array of its own: its users name it in place (the
+    /// input's chunk, the one-hot's compare). A lane loop binds `__jj`, the
+    /// element's index in its row, only where a one-hot reads it.
+    #[test]
+    fn leaves_take_no_array_and_lanes_bind_the_index_only_where_read() {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let onehot = g.intern(Op::OneHot(InputId(1)));
+        let two = g.intern(Op::Const(2f64.to_bits()));
+        let scaled = g.intern(Op::Binary(Binary::Mul, z, two));
+        let picked = g.intern(Op::Binary(Binary::Mul, onehot, scaled));
+        let plain = g.intern(Op::Reduce(Reduction::Sum, scaled));
+        let chosen = g.intern(Op::Reduce(Reduction::Sum, picked));
+        let code = row_kernel_passes(&g, &[plain, chosen], &idents);
+        for leaf in [z, onehot, two] {
+            let array = format!("__e{} :", leaf.0);
+            assert!(!code.contains(&array), "{array} in {code}");
+        }
+        for node in [scaled, picked] {
+            let array = format!("__e{} :", node.0);
+            assert!(code.contains(&array), "no {array} in {code}");
+        }
+        // The chunks of two `LANES` and of one, and the tail: one binding
+        // each, in the statement of the one-hot's product alone.
+        assert_eq!(code.matches("let __jj").count(), 3, "{code}");
+        let bound = format!("let __jj = __j + __l ; __e{} [__l] =", picked.0);
+        assert_eq!(code.matches(&bound).count(), 2, "{code}");
+    }
+
+    /// `ln x`, `ln(1 + x)` and `x ln x` of a chunk take one range test of
+    /// the chunk (`ln_lanes`, `log1p_lanes`, `xlogx_lanes`) instead of each
+    /// lane's special values.
+    #[test]
+    fn the_lns_of_a_chunk_take_one_range_test() {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let ln = g.intern(Op::Unary(Unary::Ln, z));
+        let log1p = g.intern(Op::Unary(Unary::Log1p, z));
+        let entropy = g.intern(Op::Binary(Binary::Xlogy, z, z));
+        let both = g.intern(Op::Binary(Binary::Add, ln, log1p));
+        let all = g.intern(Op::Binary(Binary::Add, both, entropy));
+        let total = g.intern(Op::Reduce(Reduction::Sum, all));
+        let (g, roots) = crate::rewrite::expand(&g, &[total]);
+        let code = row_kernel_passes(&g, &roots, &idents);
+        for function in ["ln_lanes", "log1p_lanes", "xlogx_lanes"] {
+            let function = format_ident!("{}", function);
+            let call = quote! {
+                ::loss_core::__private::#function::<__M, F, { ::loss_core::__private::LANES }>(__z_row)
+            };
+            let call = call.to_string();
+            assert!(code.contains(&call), "{call} in {code}");
+        }
+    }
+}
