@@ -131,6 +131,16 @@ pub trait Float:
     const NEG_INFINITY: Self;
     /// Machine epsilon (the gap between 1 and the next number).
     const EPSILON: Self;
+    /// `true` for `f32` only. A constant, so that code for one type guarded
+    /// by `if F::IS_F32` (the row-vector kernel) is not even compiled for
+    /// the other: rustc drops a branch on a constant from an instantiation
+    /// before code generation.
+    ///
+    /// ```
+    /// use loss_core::Float;
+    /// assert!(f32::IS_F32 && !f64::IS_F32);
+    /// ```
+    const IS_F32: bool = false;
     /// `n`, rounded to nearest.
     fn from_usize(n: usize) -> Self;
     /// The value as an `f64` (exact).
@@ -247,6 +257,7 @@ macro_rules! impl_float {
             const INFINITY: Self = <$t>::INFINITY;
             const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
             const EPSILON: Self = <$t>::EPSILON;
+            const IS_F32: bool = core::mem::size_of::<$t>() == 4;
             #[inline]
             fn from_usize(n: usize) -> Self {
                 n as $t

@@ -31,6 +31,7 @@ use crate::math::{Fused, Plain};
 #[cfg(target_arch = "x86_64")]
 use crate::row_vectors::is_f32;
 pub use crate::row_vectors::RowVectors;
+use crate::Float;
 
 /// A set of vector instructions a kernel can be compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -348,7 +349,7 @@ impl Fma {
     /// }
     /// ```
     #[inline(always)]
-    pub fn run_short_rows<F: 'static, S, R>(
+    pub fn run_short_rows<F: Float, S, R>(
         self,
         fits: bool,
         state: S,
@@ -356,9 +357,13 @@ impl Fma {
         lanes: impl FnOnce(S) -> R,
     ) -> R {
         #[cfg(target_arch = "x86_64")]
-        if fits && is_f32::<F>() && (COMPILED_FOR_AVX512 || current() == Level::Avx512) {
+        // `F::IS_F32` first, a constant: an f64 instantiation compiles
+        // neither this branch nor the `vectors` kernel it alone calls.
+        if F::IS_F32 && fits && is_f32::<F>() && (COMPILED_FOR_AVX512 || current() == Level::Avx512)
+        {
             // The proof: the level is AVX-512 (so the CPU has it) and the
-            // numbers are f32.
+            // numbers are f32 (their `TypeId`, which unsafe code can trust
+            // where a trait's constant could lie).
             return wide::avx512(
                 #[inline(always)]
                 || vectors(state, RowVectors::assume()),
@@ -431,7 +436,7 @@ impl NoFma {
     /// Runs `lanes`: the counterpart of [`Fma::run_short_rows`] (the plain
     /// flavour has no AVX-512).
     #[inline(always)]
-    pub fn run_short_rows<F: 'static, S, R>(
+    pub fn run_short_rows<F: Float, S, R>(
         self,
         fits: bool,
         state: S,
@@ -474,7 +479,7 @@ pub trait Flavour: Copy + Send + Sync + 'static {
     fn run_narrow<R>(self, kernel: impl FnOnce() -> R) -> R;
     /// Runs the kernel for short rows in one of its two layouts (see
     /// [`Fma::run_short_rows`]).
-    fn run_short_rows<F: 'static, S, R>(
+    fn run_short_rows<F: Float, S, R>(
         self,
         fits: bool,
         state: S,
@@ -495,7 +500,7 @@ impl Flavour for Fma {
         Fma::run_narrow(self, kernel)
     }
     #[inline(always)]
-    fn run_short_rows<F: 'static, S, R>(
+    fn run_short_rows<F: Float, S, R>(
         self,
         fits: bool,
         state: S,
@@ -524,7 +529,7 @@ impl Flavour for NoFma {
         NoFma::run_narrow(self, kernel)
     }
     #[inline(always)]
-    fn run_short_rows<F: 'static, S, R>(
+    fn run_short_rows<F: Float, S, R>(
         self,
         fits: bool,
         state: S,
