@@ -34,8 +34,12 @@ pub(super) fn fast_fn(plan: &Plan<'_>, with_grad: bool) -> Result<TokenStream> {
     let (params, generics, ret) = f.signature()?;
     let skip = f.skip_test();
     let checks = f.checks(&skip);
-    let kernel = f.kernel(&skip, &ret)?;
-    let (written, kernel_args) = f.kernel_arguments();
+    let KernelInterface {
+        params: kernel_params,
+        args: kernel_args,
+        written,
+    } = f.kernel_interface()?;
+    let kernel = f.kernel(&skip, &ret, &kernel_params)?;
     Ok(quote! {
         #[doc = #doc]
         #[allow(clippy::too_many_arguments)]
@@ -107,6 +111,14 @@ struct Blocks {
     shares_a_buffer: bool,
     /// Those buffers.
     shared_grads: Vec<Ident>,
+}
+
+/// The kernel's parameters, and the call's arguments for them: the buffers
+/// it writes (`written`) last, after the rest (`args`).
+struct KernelInterface {
+    params: Vec<TokenStream>,
+    args: Vec<TokenStream>,
+    written: Vec<Ident>,
 }
 
 /// A sample's outputs other than gradient rows, in the row kernel and in
@@ -549,7 +561,12 @@ impl<'a> Function<'a> {
     }
 
     /// `__kernel`, the work after the checks, generic over the flavour.
-    fn kernel(&self, skip: &SkipTest, ret: &TokenStream) -> Result<TokenStream> {
+    fn kernel(
+        &self,
+        skip: &SkipTest,
+        ret: &TokenStream,
+        kernel_params: &[TokenStream],
+    ) -> Result<TokenStream> {
         let (program, idents, with_grad) = (self.program, self.idents, self.with_grad);
         let rt = rt();
         let prologue = self.denominator(skip)?;
@@ -752,7 +769,6 @@ impl<'a> Function<'a> {
         } else {
             quote!(<F: ::loss_core::Float, __M: ::loss_core::math::MulAdd, __I: ::loss_core::simd::Flavour<Math = __M>>)
         };
-        let kernel_params = self.kernel_parameters()?;
         Ok(quote! {
             #[inline(always)]
             #[allow(clippy::too_many_arguments, unused_variables, unused_mut)]
@@ -773,12 +789,18 @@ impl<'a> Function<'a> {
         })
     }
 
-    /// What the kernel reads and writes: its parameters. The buffers it
-    /// writes move into the copy that runs; the rest is copied.
-    fn kernel_parameters(&self) -> Result<Vec<TokenStream>> {
-        let mut params = Vec::new();
+    /// What the kernel reads and writes: its parameters, and the arguments
+    /// that pass them. The buffers it writes (`written`) move into the copy
+    /// that runs; the rest is copied.
+    fn kernel_interface(&self) -> Result<KernelInterface> {
+        let mut k = KernelInterface {
+            params: Vec::new(),
+            args: Vec::new(),
+            written: Vec::new(),
+        };
         for (input, ident) in self.g.inputs.iter().zip(self.idents) {
-            params.push(match input.kind {
+            k.args.push(quote!(#ident));
+            k.params.push(match input.kind {
                 InputKind::Vector(_) => quote!(#ident: ::loss_core::Rows<'_, F>),
                 InputKind::Class(_) => quote!(#ident: &[L]),
                 InputKind::PerSample | InputKind::Weights(_) => quote!(#ident: &[F]),
@@ -786,59 +808,36 @@ impl<'a> Function<'a> {
             });
             if input.ignore_index {
                 let ignore = ignore_index_ident(ident);
-                params.push(quote!(#ignore: i64));
+                k.args.push(quote!(#ignore));
+                k.params.push(quote!(#ignore: i64));
             }
         }
         for &d in &self.dims {
             let (dim, dimf) = (dim_ident(d), dim_float_ident(d));
-            params.extend([quote!(#dim: usize), quote!(#dimf: F)]);
+            k.args.extend([quote!(#dim), quote!(#dimf)]);
+            k.params.extend([quote!(#dim: usize), quote!(#dimf: F)]);
         }
-        params.extend([quote!(__n: usize), quote!(__kept: usize)]);
+        k.args.extend([quote!(__n), quote!(__kept)]);
+        k.params.extend([quote!(__n: usize), quote!(__kept: usize)]);
         if self.plan.reduce == Reduce::None {
             if self.with_grad {
-                params.push(quote!(upstream: &[F]));
+                k.args.push(quote!(upstream));
+                k.params.push(quote!(upstream: &[F]));
             }
-            params.push(quote!(losses: &mut [F]));
+            k.written.push(format_ident!("losses"));
+            k.params.push(quote!(losses: &mut [F]));
         }
         for &i in &self.grads {
             let gi = grad_ident(self.ident(i));
-            params.push(match self.kind(i) {
+            k.params.push(match self.kind(i) {
                 InputKind::Vector(_) => quote!(mut #gi: ::loss_core::RowsMut<'_, F>),
                 InputKind::PerSample | InputKind::Weights(_) => quote!(#gi: &mut [F]),
                 InputKind::Scalar => quote!(#gi: &mut F),
                 InputKind::Class(_) => return internal("a label cannot have a gradient"),
             });
+            k.written.push(gi);
         }
-        Ok(params)
-    }
-
-    /// The kernel's arguments, as [`kernel_parameters`](Self::kernel_parameters)
-    /// lists them: the buffers it writes, moved, and the rest.
-    fn kernel_arguments(&self) -> (Vec<Ident>, Vec<TokenStream>) {
-        let mut written = Vec::new();
-        let mut args = Vec::new();
-        for (input, ident) in self.g.inputs.iter().zip(self.idents) {
-            args.push(quote!(#ident));
-            if input.ignore_index {
-                let ignore = ignore_index_ident(ident);
-                args.push(quote!(#ignore));
-            }
-        }
-        for &d in &self.dims {
-            let (dim, dimf) = (dim_ident(d), dim_float_ident(d));
-            args.extend([quote!(#dim), quote!(#dimf)]);
-        }
-        args.extend([quote!(__n), quote!(__kept)]);
-        if self.plan.reduce == Reduce::None {
-            if self.with_grad {
-                args.push(quote!(upstream));
-            }
-            written.push(format_ident!("losses"));
-        }
-        for &i in &self.grads {
-            written.push(grad_ident(self.ident(i)));
-        }
-        (written, args)
+        Ok(k)
     }
 }
 
