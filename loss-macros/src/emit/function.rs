@@ -341,16 +341,17 @@ impl<'a> Function<'a> {
         checks
     }
 
-    /// The weighted mean's denominator: its own pass over the batch.
-    fn denominator(&self, skip: &SkipTest) -> Result<Vec<TokenStream>> {
+    /// The weighted mean's denominator, where there is one: its own pass
+    /// over the batch.
+    fn denominator(&self, skip: &SkipTest) -> Result<Option<TokenStream>> {
         let Some(den) = &self.plan.denominator else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let (rt, idents, skip_test) = (rt(), self.idents, &skip.test);
         let body = sample_body(den, &den.schedule, idents, &[], false, false)?;
         let hoisted = hoisted(den, idents)?;
         let v = scalar_ref(den.graph, den.value, idents)?;
-        Ok(vec![quote! {
+        Ok(Some(quote! {
             let __denominator = {
                 #(#hoisted)*
                 let mut __den = #rt::Total::<F>::new();
@@ -363,7 +364,7 @@ impl<'a> Function<'a> {
                 }
                 __den.total()
             };
-        }])
+        }))
     }
 
     /// Whether the gradients take a seed: the reduction's factor of a
@@ -778,7 +779,7 @@ impl<'a> Function<'a> {
             ) -> ::core::result::Result<#ret, ::loss_core::LossError> {
                 let __widths = [#(#widths),*];
                 let __narrow: bool = #rt::narrow(&__widths);
-                #(#prologue)*
+                #prologue
                 #(#zero_grads)*
                 #seed_decl
                 #(#hoisted)*
