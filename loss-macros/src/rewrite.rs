@@ -105,7 +105,13 @@ pub fn build(g: &mut Graph, op: Op) -> NodeId {
             Some(k) if k != 0.0 => a,
             Some(_) => b,
             None if a == b => a,
-            None => g.intern(op),
+            // `select(c, a, select(d, e, a))` where `c` and `d` never hold
+            // together is `select(d, e, a)`: `positive_part`'s `h > 0 ? h :
+            // (h <= 0 ? 0 : h)` is `h <= 0 ? 0 : h`.
+            None => match g.op(b) {
+                Op::Select(d, _, otherwise) if otherwise == a && exclusive(g, cond, d) => b,
+                _ => g.intern(op),
+            },
         },
         other => g.intern(other),
     }
@@ -239,6 +245,9 @@ fn binary(
         if let Some(n) = exp_minus_one_minus_x(g, x, y, b == Binary::Add) {
             return n;
         }
+        if let Some(n) = complementary_gates(g, x, y, b == Binary::Sub) {
+            return n;
+        }
     }
     match b {
         Binary::Add => match (cx, cy, ox, oy) {
@@ -246,6 +255,13 @@ fn binary(
             (_, Some(k), ..) if k == 0.0 && g.shape(x) == broad(g, x, y) => x,
             (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Sub, x, ny),
             (_, _, Op::Unary(Unary::Neg, nx), _) => bin(g, Binary::Sub, y, nx),
+            // x + (-k) z = x - k z, exactly.
+            _ if negative_scale(g, y).is_some() => {
+                let (k, z) = negative_scale(g, y).expect("checked");
+                let minus_k = g.constant_node(-k);
+                let positive = bin(g, Binary::Mul, minus_k, z);
+                bin(g, Binary::Sub, x, positive)
+            }
             _ => g.intern(Op::Binary(b, x, y)),
         },
         Binary::Sub => match (cx, cy, ox, oy) {
@@ -253,6 +269,13 @@ fn binary(
             (_, Some(k), ..) if k == 0.0 && g.shape(x) == broad(g, x, y) => x,
             (Some(0.0), ..) => un(g, Unary::Neg, y),
             (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Add, x, ny),
+            // x - (-k) z = x + k z, exactly.
+            _ if negative_scale(g, y).is_some() => {
+                let (k, z) = negative_scale(g, y).expect("checked");
+                let minus_k = g.constant_node(-k);
+                let positive = bin(g, Binary::Mul, minus_k, z);
+                bin(g, Binary::Add, x, positive)
+            }
             // exp(a) - 1 = expm1(a), accurate for small a.
             (_, Some(1.0), Op::Unary(Unary::Exp, a), _) => un(g, Unary::Expm1, a),
             // 1 - σ(a) = σ(-a), with no cancellation.
@@ -306,6 +329,20 @@ fn binary(
             // least 1 (an empty dim is a run-time error), so no 0/0 is lost.
             (_, _, _, Op::Binary(Binary::Div, p, n)) if n == x && is_width(g, x) => p,
             (_, _, Op::Binary(Binary::Div, p, n), _) if n == y && is_width(g, y) => p,
+            // k1 * (... k2 ...) = (k1 k2) * (...) for a power of two k2
+            // anywhere along a product or a quotient's numerator: exact,
+            // since scaling by k2 is (`0.5 * (0.5 * s * 2.0 * d)` is `0.5 *
+            // s * d`).
+            (Some(k1), None, ..) if has_power_of_two_factor(g, y) => {
+                let (k2, rest) = take_power_of_two_factor(g, y).expect("checked");
+                let k = g.constant_node(k1 * k2);
+                bin(g, Binary::Mul, k, rest)
+            }
+            (None, Some(k1), ..) if has_power_of_two_factor(g, x) => {
+                let (k2, rest) = take_power_of_two_factor(g, x).expect("checked");
+                let k = g.constant_node(k1 * k2);
+                bin(g, Binary::Mul, k, rest)
+            }
             // c1 * (c2 * z) = (c1 c2) * z
             (Some(k1), None, _, Op::Binary(Binary::Mul, p, q))
             | (None, Some(k1), Op::Binary(Binary::Mul, p, q), _)
@@ -415,6 +452,129 @@ fn gated(g: &Graph, id: NodeId) -> Option<(NodeId, NodeId, bool)> {
         (_, Some(0.0)) => Some((c, a, false)),
         (Some(0.0), _) => Some((c, b, true)),
         _ => None,
+    }
+}
+
+/// `(k, z)` for a product `n = k z` with a negative constant `k`.
+fn negative_scale(g: &Graph, n: NodeId) -> Option<(f64, NodeId)> {
+    let Op::Binary(Binary::Mul, p, q) = g.op(n) else {
+        return None;
+    };
+    match (g.constant(p), g.constant(q)) {
+        (Some(k), _) if k < 0.0 => Some((k, q)),
+        (_, Some(k)) if k < 0.0 => Some((k, p)),
+        _ => None,
+    }
+}
+
+/// Whether the product or quotient `n` has a power-of-two constant factor
+/// (see [`take_power_of_two_factor`]).
+fn has_power_of_two_factor(g: &Graph, n: NodeId) -> bool {
+    let power_of_two = |m: NodeId| g.constant(m).is_some_and(is_power_of_two);
+    match g.op(n) {
+        Op::Binary(Binary::Mul, p, q) => {
+            power_of_two(p)
+                || power_of_two(q)
+                || has_power_of_two_factor(g, p)
+                || has_power_of_two_factor(g, q)
+        }
+        Op::Binary(Binary::Div, p, _) => has_power_of_two_factor(g, p),
+        _ => false,
+    }
+}
+
+/// A power-of-two constant factor `k` of the product or quotient `n`, and
+/// `n / k` (the same operations without it, which round alike).
+fn take_power_of_two_factor(g: &mut Graph, n: NodeId) -> Option<(f64, NodeId)> {
+    let power_of_two = |g: &Graph, m: NodeId| g.constant(m).filter(|&k| is_power_of_two(k));
+    match g.op(n) {
+        Op::Binary(Binary::Mul, p, q) => {
+            if let Some(k) = power_of_two(g, p) {
+                Some((k, q))
+            } else if let Some(k) = power_of_two(g, q) {
+                Some((k, p))
+            } else if let Some((k, p)) = take_power_of_two_factor(g, p) {
+                Some((k, bin(g, Binary::Mul, p, q)))
+            } else {
+                let (k, q) = take_power_of_two_factor(g, q)?;
+                Some((k, bin(g, Binary::Mul, p, q)))
+            }
+        }
+        Op::Binary(Binary::Div, p, q) => {
+            let (k, p) = take_power_of_two_factor(g, p)?;
+            Some((k, bin(g, Binary::Div, p, q)))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the comparisons `c` and `d` never hold together: `x > y` and `y
+/// >= x` (or `y > x`), either way round. A NaN makes both false.
+fn exclusive(g: &Graph, c: NodeId, d: NodeId) -> bool {
+    let strict_and_other = |first: Op, second: Op| match (first, second) {
+        (Op::Binary(Binary::Gt, x, y), Op::Binary(Binary::Gt | Binary::Ge, y2, x2)) => {
+            x == x2 && y == y2
+        }
+        _ => false,
+    };
+    strict_and_other(g.op(c), g.op(d)) || strict_and_other(g.op(d), g.op(c))
+}
+
+/// `x ± y` as one select, where `x` is zero wherever a condition `c` fails
+/// (or wherever it holds) and `y` is zero on the other side: `select(c, a, 0)
+/// + y` is `select(c, a, y')`, with `y'` what `y` is where `c` fails. The
+/// derivative of a branch is such a sum, since each branch's adjoint is gated
+/// by the branch's condition, so an `if` differentiates to the one select a
+/// reader would write (`if h > 0 { a } else if h <= 0 { 0 } else { a }`),
+/// not two selects and a sum. The same numbers, but for the sign of a zero:
+/// `a + 0` is `+0` where `a` is `-0`.
+fn complementary_gates(g: &mut Graph, x: NodeId, y: NodeId, subtract: bool) -> Option<NodeId> {
+    if g.shape(x) != g.shape(y) {
+        return None;
+    }
+    for (gate, other, gate_is_y) in [(x, y, false), (y, x, true)] {
+        let Some((c, a, zero_first)) = gated(g, gate) else {
+            continue;
+        };
+        // `gate` is `a` where `c` is `live`, and 0 where it is not.
+        let live = !zero_first;
+        if !vanishes_where(g, other, c, live) {
+            continue;
+        }
+        let rest = assuming(g, other, c, !live);
+        let (a, rest) = match (subtract, gate_is_y) {
+            (false, _) => (a, rest),
+            (true, false) => (a, un(g, Unary::Neg, rest)),
+            (true, true) => (un(g, Unary::Neg, a), rest),
+        };
+        let (if_true, if_false) = if live { (a, rest) } else { (rest, a) };
+        let n = build(g, Op::Select(c, if_true, if_false));
+        return (g.shape(n) == g.shape(x)).then_some(n);
+    }
+    None
+}
+
+/// Whether `n` is zero wherever the condition `c` is `holds`, as its selects
+/// on `c` show: each select on `c` takes its branch, other selects both.
+fn vanishes_where(g: &Graph, n: NodeId, c: NodeId, holds: bool) -> bool {
+    match g.op(n) {
+        Op::Select(d, a, b) if d == c => vanishes_where(g, if holds { a } else { b }, c, holds),
+        Op::Select(_, a, b) => vanishes_where(g, a, c, holds) && vanishes_where(g, b, c, holds),
+        _ => g.constant(n) == Some(0.0),
+    }
+}
+
+/// `n` where the condition `c` is `holds`: its selects on `c` replaced by the
+/// branch taken, through its other selects.
+fn assuming(g: &mut Graph, n: NodeId, c: NodeId, holds: bool) -> NodeId {
+    match g.op(n) {
+        Op::Select(d, a, b) if d == c => assuming(g, if holds { a } else { b }, c, holds),
+        Op::Select(d, a, b) => {
+            let a = assuming(g, a, c, holds);
+            let b = assuming(g, b, c, holds);
+            build(g, Op::Select(d, a, b))
+        }
+        _ => n,
     }
 }
 
@@ -1255,6 +1415,69 @@ mod tests {
         assert_eq!(g2.display(r[0]).to_string(), "-softplus(-t)");
         assert_eq!(g2.display(r[1]).to_string(), "log1p(t)");
         assert_eq!(g2.display(r[2]).to_string(), "expm1(t)");
+    }
+
+    #[test]
+    fn complementary_gates_become_one_select() {
+        // The adjoint of `positive_part(h)`'s two branches, as `diff` builds
+        // it: `select(h > 0, a, 0) + select(0 >= h, 0, select(h > 0, 0, a))`.
+        let mut g = sample_graph();
+        let (h, a) = (input(&mut g, 0), input(&mut g, 2));
+        let zero = g.constant_node(0.0);
+        let live = g.intern(Op::Binary(Binary::Gt, h, zero));
+        let dead = g.intern(Op::Binary(Binary::Ge, zero, h));
+        let to_then = g.intern(Op::Select(live, a, zero));
+        let to_else = g.intern(Op::Select(live, zero, a));
+        let inner = g.intern(Op::Select(dead, zero, to_else));
+        let sum = g.intern(Op::Binary(Binary::Add, to_then, inner));
+        let reversed = g.intern(Op::Binary(Binary::Add, inner, to_then));
+        let difference = g.intern(Op::Binary(Binary::Sub, inner, to_then));
+        // Not complementary: both are `a` where `h > 0`.
+        let overlapping = g.intern(Op::Binary(Binary::Add, to_then, to_then));
+        let (g2, r) = simplify(&g, &[sum, reversed, difference, overlapping]);
+        let shown = |i: usize| g2.display(r[i]).to_string();
+        // `h > 0` and `0 >= h` never hold together: one select is left.
+        assert_eq!(shown(0), "select(ge(0.0, z), 0.0, t)");
+        assert_eq!(shown(1), shown(0));
+        assert_eq!(
+            shown(2),
+            "select(gt(z, 0.0), -t, select(ge(0.0, z), 0.0, t))"
+        );
+        assert_eq!(
+            shown(3),
+            "select(gt(z, 0.0), t, 0.0) + select(gt(z, 0.0), t, 0.0)"
+        );
+    }
+
+    #[test]
+    fn powers_of_two_join_a_constant_and_negative_scales_flip_the_sign() {
+        let mut g = sample_graph();
+        let (z, t) = (input(&mut g, 0), input(&mut g, 2));
+        let (half, two, three) = (
+            g.constant_node(0.5),
+            g.constant_node(2.0),
+            g.constant_node(3.0),
+        );
+        // 3 * ((0.5 t) / z * 2): both powers of two join the 3.
+        let scaled = g.intern(Op::Binary(Binary::Mul, half, t));
+        let quotient = g.intern(Op::Binary(Binary::Div, scaled, z));
+        let doubled = g.intern(Op::Binary(Binary::Mul, quotient, two));
+        let product = g.intern(Op::Binary(Binary::Mul, three, doubled));
+        // 3 * (0.3 t): not a power of two, folded by the plain rule.
+        let tenths = g.constant_node(0.3);
+        let inexact = g.intern(Op::Binary(Binary::Mul, tenths, t));
+        let inexact = g.intern(Op::Binary(Binary::Mul, three, inexact));
+        // z + (-2) t and z - (-2) t.
+        let minus_two = g.constant_node(-2.0);
+        let negative = g.intern(Op::Binary(Binary::Mul, minus_two, t));
+        let sum = g.intern(Op::Binary(Binary::Add, z, negative));
+        let difference = g.intern(Op::Binary(Binary::Sub, z, negative));
+        let (g2, r) = simplify(&g, &[product, inexact, sum, difference]);
+        let shown = |i: usize| g2.display(r[i]).to_string();
+        assert_eq!(shown(0), "3.0 * t / z");
+        assert_eq!(shown(1), format!("{} * t", 3.0 * 0.3));
+        assert_eq!(shown(2), "z - 2.0 * t");
+        assert_eq!(shown(3), "z + 2.0 * t");
     }
 
     #[test]
