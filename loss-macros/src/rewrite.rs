@@ -256,12 +256,7 @@ fn binary(
             (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Sub, x, ny),
             (_, _, Op::Unary(Unary::Neg, nx), _) => bin(g, Binary::Sub, y, nx),
             // x + (-k) z = x - k z, exactly.
-            _ if negative_scale(g, y).is_some() => {
-                let (k, z) = negative_scale(g, y).expect("checked");
-                let minus_k = g.constant_node(-k);
-                let positive = bin(g, Binary::Mul, minus_k, z);
-                bin(g, Binary::Sub, x, positive)
-            }
+            _ if negative_scale(g, y).is_some() => flip_scale(g, Binary::Sub, x, y),
             _ => g.intern(Op::Binary(b, x, y)),
         },
         Binary::Sub => match (cx, cy, ox, oy) {
@@ -270,12 +265,7 @@ fn binary(
             (Some(0.0), ..) => un(g, Unary::Neg, y),
             (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Add, x, ny),
             // x - (-k) z = x + k z, exactly.
-            _ if negative_scale(g, y).is_some() => {
-                let (k, z) = negative_scale(g, y).expect("checked");
-                let minus_k = g.constant_node(-k);
-                let positive = bin(g, Binary::Mul, minus_k, z);
-                bin(g, Binary::Add, x, positive)
-            }
+            _ if negative_scale(g, y).is_some() => flip_scale(g, Binary::Add, x, y),
             // exp(a) - 1 = expm1(a), accurate for small a.
             (_, Some(1.0), Op::Unary(Unary::Exp, a), _) => un(g, Unary::Expm1, a),
             // 1 - σ(a) = σ(-a), with no cancellation.
@@ -334,14 +324,10 @@ fn binary(
             // since scaling by k2 is (`0.5 * (0.5 * s * 2.0 * d)` is `0.5 *
             // s * d`).
             (Some(k1), None, ..) if has_power_of_two_factor(g, y) => {
-                let (k2, rest) = take_power_of_two_factor(g, y).expect("checked");
-                let k = g.constant_node(k1 * k2);
-                bin(g, Binary::Mul, k, rest)
+                constant_times_product(g, k1, y)
             }
             (None, Some(k1), ..) if has_power_of_two_factor(g, x) => {
-                let (k2, rest) = take_power_of_two_factor(g, x).expect("checked");
-                let k = g.constant_node(k1 * k2);
-                bin(g, Binary::Mul, k, rest)
+                constant_times_product(g, k1, x)
             }
             // c1 * (c2 * z) = (c1 c2) * z
             (Some(k1), None, _, Op::Binary(Binary::Mul, p, q))
@@ -467,6 +453,15 @@ fn negative_scale(g: &Graph, n: NodeId) -> Option<(f64, NodeId)> {
     }
 }
 
+/// `x op (-k) z` for the `y = k z` of [`negative_scale`], `op` being the
+/// other of `+` and `-`.
+fn flip_scale(g: &mut Graph, op: Binary, x: NodeId, y: NodeId) -> NodeId {
+    let (k, z) = negative_scale(g, y).expect("checked by the caller");
+    let minus_k = g.constant_node(-k);
+    let positive = bin(g, Binary::Mul, minus_k, z);
+    bin(g, op, x, positive)
+}
+
 /// Whether the product or quotient `n` has a power-of-two constant factor
 /// (see [`take_power_of_two_factor`]).
 fn has_power_of_two_factor(g: &Graph, n: NodeId) -> bool {
@@ -481,6 +476,14 @@ fn has_power_of_two_factor(g: &Graph, n: NodeId) -> bool {
         Op::Binary(Binary::Div, p, _) => has_power_of_two_factor(g, p),
         _ => false,
     }
+}
+
+/// `k1 * product` with a power-of-two factor `k2` of `product` taken into
+/// the constant: `(k1 k2) * (product / k2)`.
+fn constant_times_product(g: &mut Graph, k1: f64, product: NodeId) -> NodeId {
+    let (k2, rest) = take_power_of_two_factor(g, product).expect("checked by the caller");
+    let k = g.constant_node(k1 * k2);
+    bin(g, Binary::Mul, k, rest)
 }
 
 /// A power-of-two constant factor `k` of the product or quotient `n`, and
