@@ -1,5 +1,6 @@
-//! The elementwise losses of the standard library, value and gradient, f32,
-//! one thread, at the dispatched level and in the AVX2 copy. Their lane
+//! The elementwise losses of the standard library, and `multi_margin_loss`
+//! (a hinge per element against the label's score), value and gradient,
+//! f32, one thread, at the dispatched level and in the AVX2 copy. Their lane
 //! loops vectorise only while every runtime helper they call stays inline
 //! and branch-free: one that does not (an out-of-line `libm` call, an
 //! `else if` chain) shows here as a drop to a few elements per ns or less
@@ -37,6 +38,8 @@ fn bench(cr: &mut Criterion) {
     let y = batch(2, -4.0, 4.0);
     let prob = batch(3, 0.01, 0.99);
     let target = batch(4, 0.0, 1.0);
+    let labels: Vec<usize> = (0..N).map(|i| i * 7919 % D).collect();
+    let class_weights = vec![1.0_f32; D];
     let mut grad = vec![0.0_f32; N * D];
     for (name, level) in [("dispatch", None), ("avx2", Some(Level::Avx2))] {
         simd::set_max_level(level);
@@ -56,6 +59,13 @@ fn bench(cr: &mut Criterion) {
         });
         run("huber_loss", &mut |g| {
             losses::huber_loss::value_and_grad(rows(&x), rows(&y), 1.0, g).unwrap()
+        });
+        run("smooth_l1_loss", &mut |g| {
+            losses::smooth_l1_loss::value_and_grad(rows(&x), rows(&y), 1.0, g).unwrap()
+        });
+        run("multi_margin_loss", &mut |g| {
+            losses::multi_margin_loss::value_and_grad(rows(&x), &labels, 1.0, &class_weights, g)
+                .unwrap()
         });
         run("log_cosh", &mut |g| {
             losses::log_cosh::value_and_grad(rows(&x), rows(&y), g).unwrap()
