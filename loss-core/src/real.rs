@@ -155,7 +155,8 @@ pub trait Float:
 }
 
 // The transcendental functions are the vectorisable kernels of `math` (with
-// exhaustively proven f32 error bounds); the rest come from `libm`.
+// exhaustively proven f32 error bounds); `sqrt` is `std`'s where there is a
+// `std` (LLVM's, which vectorises), and the rest come from `libm`.
 macro_rules! impl_float {
     ($t:ident, $sqrt:ident, $tanh:ident, $powi_pow:ident, $fma:ident,
      $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident, $fast_expm1:ident, $sigmoid:ident,
