@@ -34,7 +34,7 @@ pub const TEMPLATES: &[Template] = &[
         // the value and in the gradient (a plain `if h > 0 { h } else { 0 }`
         // sends a NaN to the zero branch: a loss of 0 whose gated gradient
         // still meets the NaN derivative of h).
-        body: "if h > 0.0 { h } else { if h <= 0.0 { 0.0 } else { h } }",
+        body: "if h <= 0.0 { 0.0 } else { h }",
     },
     Template {
         name: "huber",

@@ -106,8 +106,8 @@ pub fn build(g: &mut Graph, op: Op) -> NodeId {
             Some(_) => b,
             None if a == b => a,
             // `select(c, a, select(d, e, a))` where `c` and `d` never hold
-            // together is `select(d, e, a)`: `positive_part`'s `h > 0 ? h :
-            // (h <= 0 ? 0 : h)` is `h <= 0 ? 0 : h`.
+            // together is `select(d, e, a)`: `h > 0 ? a : (h <= 0 ? 0 : a)`
+            // is `h <= 0 ? 0 : a`.
             None => match g.op(b) {
                 Op::Select(d, _, otherwise) if otherwise == a && exclusive(g, cond, d) => b,
                 _ => g.intern(op),
