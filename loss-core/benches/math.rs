@@ -47,6 +47,11 @@ fn apply<F: FastMath, M: MulAdd>(x: &[F], out: &mut [F], which: u8) {
                 *o = v.sigmoid_with::<M>();
             }
         }
+        4 => {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = v.tanh_with::<M>();
+            }
+        }
         _ => {
             for (o, &v) in out.iter_mut().zip(x) {
                 *o = v.softplus_with::<M>();
@@ -182,6 +187,26 @@ fn benches(c: &mut Criterion) {
         math::softplus_slice,
         |v: f32| v.max(0.0) + libm::log1pf(libm::expf(-v.abs())),
         |v: f32| v.max(0.0) + (-v.abs()).exp().ln_1p()
+    );
+    bench_fn!(
+        c,
+        "tanh_f32",
+        f32,
+        (-10.0, 10.0),
+        4,
+        math::tanh_slice,
+        libm::tanhf,
+        f32::tanh
+    );
+    bench_fn!(
+        c,
+        "tanh_f64",
+        f64,
+        (-10.0, 10.0),
+        4,
+        math::tanh_slice,
+        libm::tanh,
+        f64::tanh
     );
 }
 

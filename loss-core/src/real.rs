@@ -154,13 +154,13 @@ pub trait Float:
     fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
-// The transcendental functions are the vectorisable kernels of `math` (with
-// exhaustively proven f32 error bounds); `sqrt` is `std`'s where there is a
-// `std` (LLVM's, which vectorises), and the rest come from `libm`.
+// The transcendental functions (`tanh` too) are the vectorisable kernels of
+// `math` (with exhaustively proven f32 error bounds); `sqrt` is `std`'s where
+// there is a `std` (LLVM's, which vectorises), and the rest come from `libm`.
 macro_rules! impl_float {
-    ($t:ident, $sqrt:ident, $tanh:ident, $powi_pow:ident, $fma:ident,
+    ($t:ident, $sqrt:ident, $powi_pow:ident, $fma:ident,
      $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident, $fast_expm1:ident, $sigmoid:ident,
-     $softplus:ident) => {
+     $softplus:ident, $tanh:ident) => {
         impl Real for $t {
             #[inline]
             fn from_f64(x: f64) -> Self {
@@ -204,9 +204,9 @@ macro_rules! impl_float {
             fn abs(self) -> Self {
                 <$t>::abs(self)
             }
-            #[inline]
+            #[inline(always)]
             fn tanh(self) -> Self {
-                libm::$tanh(self)
+                math::$tanh(self)
             }
             #[inline(always)]
             fn sigmoid(self) -> Self {
@@ -301,7 +301,6 @@ macro_rules! impl_float {
 impl_float!(
     f32,
     sqrtf,
-    tanhf,
     powf,
     fmaf,
     exp_f32,
@@ -309,12 +308,12 @@ impl_float!(
     log1p_f32,
     expm1_f32,
     sigmoid_f32,
-    softplus_f32
+    softplus_f32,
+    tanh_f32
 );
 impl_float!(
     f64,
     sqrt,
-    tanh,
     pow,
     fma,
     exp_f64,
@@ -322,7 +321,8 @@ impl_float!(
     log1p_f64,
     expm1_f64,
     sigmoid_f64,
-    softplus_f64
+    softplus_f64,
+    tanh_f64
 );
 
 /// `x^n` by binary powering: exact for small `n` where the result is

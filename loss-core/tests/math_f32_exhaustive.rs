@@ -475,6 +475,24 @@ fn softplus_f32_all_inputs() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "exhaustive: run with --release")]
+fn tanh_f32_all_inputs() {
+    // Dense: 2^-30 <= x <= 10. Outside, sampled: the result is 1 (clamped to
+    // 10, where tanh has rounded to 1 since 9.02), or for x < 2^-30 it is x
+    // exactly (expm1 gives 2x, 2x + 2 rounds to 2); negative inputs give
+    // the negated result, to the bit, by construction (the sign is put back
+    // on the result for |x|).
+    let sweeps = [dense(0x3080_0000, 0x4120_0000), SPARSE];
+    check(
+        "tanh_f32",
+        [2.44, 2.44],
+        &sweeps,
+        kernel!(tanh_with),
+        f64::tanh,
+    );
+}
+
+#[test]
 fn ulp_error_measures_in_f32_ulps() {
     assert_eq!(ulp_error(1.0, 1.0), 0.0);
     assert_eq!(ulp_error(1.0, 1.0 + f64::from(f32::EPSILON) / 2.0), 0.5);

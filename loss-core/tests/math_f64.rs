@@ -194,6 +194,14 @@ fn softplus_ref(x: f64) -> (Dd, i32) {
     (add(dd(x.max(0.0)), log1p_ref(scale(t, k))), 0)
 }
 
+/// `tanh(x) = u / (u + 2)` with `u = e^2|x| - 1`, the sign put back (`|x|
+/// <= 300`).
+fn tanh_ref(x: f64) -> (Dd, i32) {
+    let u = expm1_ref(2.0 * x.abs());
+    let t = div(u, add(u, dd(2.0)));
+    (if x < 0.0 { neg(t) } else { t }, 0)
+}
+
 // ---------------------------------------------------------------- ULPs
 
 /// Error of `got` in ULPs of f64 at the exact value `value * 2^k`.
@@ -579,6 +587,35 @@ fn softplus_f64_random_and_hard_cases() {
 }
 
 #[test]
+fn tanh_f64_random_and_hard_cases() {
+    let mut rng = Rng(9);
+    let wide = (0..SAMPLES)
+        .map(|_| rng.uniform(-25.0, 25.0))
+        .collect::<Vec<_>>();
+    let small =
+        (0..SAMPLES).map(|_| rng.bits(1e-300, 4.0) * if rng.next() & 1 == 0 { 1.0 } else { -1.0 });
+    // Where expm1 changes its reduction, where tanh rounds to 1, and the clamp.
+    let hard = [
+        0.173_286_795_139_986_3,
+        0.519_860_385_419_958_9,
+        19.06,
+        19.07,
+        20.0,
+        -20.0,
+    ]
+    .into_iter()
+    .flat_map(around);
+    let inputs = wide.into_iter().chain(small).chain(hard);
+    measure(
+        "tanh_f64",
+        [2.3, 2.3],
+        inputs,
+        flavours!(tanh_with),
+        tanh_ref,
+    );
+}
+
+#[test]
 fn special_values() {
     let nan = f64::NAN;
     for f in [
@@ -588,6 +625,7 @@ fn special_values() {
         math::expm1_f64,
         math::sigmoid_f64,
         math::softplus_f64,
+        math::tanh_f64,
     ] {
         assert!(f(nan).is_nan());
     }
@@ -611,6 +649,10 @@ fn special_values() {
     assert_eq!(math::sigmoid_f64(f64::NEG_INFINITY), 0.0);
     assert_eq!(math::softplus_f64(f64::INFINITY), f64::INFINITY);
     assert_eq!(math::softplus_f64(f64::NEG_INFINITY), 0.0);
+    assert_eq!(math::tanh_f64(f64::INFINITY), 1.0);
+    assert_eq!(math::tanh_f64(f64::NEG_INFINITY), -1.0);
+    assert_eq!(math::tanh_f64(-0.0).to_bits(), (-0.0_f64).to_bits());
+    assert_eq!(math::tanh_f64(-1e-300), -1e-300);
 }
 
 #[test]
@@ -619,6 +661,8 @@ fn reference_agrees_with_std() {
         let (v, k) = exp_ref(x);
         assert!(ulps(x.exp(), v, k) < 1.0, "exp {x}");
         assert!(ulps(x.exp_m1(), expm1_ref(x), 0) < 1.0, "expm1 {x}");
+        let (t, k) = tanh_ref(x / 40.0);
+        assert!(ulps((x / 40.0).tanh(), t, k) < 1.0, "tanh {x}");
     }
     for x in [1e-300_f64, 1e-5, 0.7, 1.0 + 1e-12, 3.0, 1e300] {
         assert!(ulps(x.ln(), ln_ref(x), 0) < 1.0, "ln {x}");

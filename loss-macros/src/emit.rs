@@ -382,6 +382,7 @@ fn elementary(u: Unary) -> Option<(Option<&'static str>, &'static str)> {
         Unary::Expm1mx => (None, "exp_m1_minus_x_with"),
         Unary::Sigmoid => (Some("sigmoid"), "sigmoid_with"),
         Unary::Softplus => (Some("softplus"), "softplus_with"),
+        Unary::Tanh => (Some("tanh"), "tanh_with"),
         _ => return None,
     })
 }
@@ -391,14 +392,19 @@ fn elementary(u: Unary) -> Option<(Option<&'static str>, &'static str)> {
 /// each path handles itself.
 fn real_unary(u: Unary, a: &TokenStream, real: &TokenStream) -> Option<TokenStream> {
     Some(match u {
-        Unary::Exp | Unary::Ln | Unary::Log1p | Unary::Expm1 | Unary::Sigmoid | Unary::Softplus => {
+        Unary::Exp
+        | Unary::Ln
+        | Unary::Log1p
+        | Unary::Expm1
+        | Unary::Sigmoid
+        | Unary::Softplus
+        | Unary::Tanh => {
             let method = format_ident!("{}", elementary(u)?.0?);
             quote!(#real::#method(#a))
         }
         Unary::Neg => quote!(-#a),
         Unary::Sqrt => quote!(#real::sqrt(#a)),
         Unary::Abs => quote!(#real::abs(#a)),
-        Unary::Tanh => quote!(#real::tanh(#a)),
         // A stop-gradient: the value itself (`Real::detached` drops a dual
         // number's derivative in the reference path; the fast path has no
         // derivative to drop).
