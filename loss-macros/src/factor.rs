@@ -429,7 +429,7 @@ mod tests {
         let (f, roots) = factor(&g, &[value, grad]);
         assert_eq!(
             f.display(roots[1]).to_string(),
-            "k * exp(a) + h * u * a - h * w * b"
+            "k * exp(a) + (h * u * a - h * w * b)"
         );
         assert_eq!((vector_ops(&g, grad), vector_ops(&f, roots[1])), (6, 5));
     }

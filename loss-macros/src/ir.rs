@@ -452,15 +452,28 @@ fn write_node(g: &Graph, id: NodeId, context: u8, f: &mut fmt::Formatter<'_>) ->
     }
 }
 
+/// The text of node `id` where its context binds as tightly as `context`:
+/// in parentheses if it binds less.
+fn shown(g: &Graph, id: NodeId, context: u8) -> String {
+    let (prec, text) = render(g, id);
+    if prec < context {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
+/// A constant as the DSL writes it: `2.0`, `0.5`, `1e-7`.
+fn constant_text(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
+}
+
 fn render(g: &Graph, id: NodeId) -> (u8, String) {
-    let show = |id: NodeId, context: u8| -> String {
-        let (prec, text) = render(g, id);
-        if prec < context {
-            format!("({text})")
-        } else {
-            text
-        }
-    };
+    let show = |id: NodeId, context: u8| shown(g, id, context);
     let call = |name: &str, args: &[NodeId]| -> (u8, String) {
         let args: Vec<String> = args.iter().map(|&a| show(a, 0)).collect();
         (PREC_ATOM, format!("{name}({})", args.join(", ")))
@@ -471,12 +484,8 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
     match g.op(id) {
         Op::Const(bits) => {
             let x = f64::from_bits(bits);
-            let text = if x == x.trunc() && x.abs() < 1e15 {
-                format!("{x:.1}")
-            } else {
-                format!("{x}")
-            };
-            (if x < 0.0 { PREC_UNARY } else { PREC_ATOM }, text)
+            let prec = if x < 0.0 { PREC_UNARY } else { PREC_ATOM };
+            (prec, constant_text(x))
         }
         Op::Input(i) => (PREC_ATOM, g.inputs[i.0 as usize].name.clone()),
         Op::DimLen(d) => (PREC_ATOM, format!("len({})", g.dims[d.0 as usize])),
@@ -488,21 +497,30 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
         Op::Unary(Unary::Recip, a) => (PREC_MUL, format!("1.0 / {}", show(a, PREC_UNARY))),
         Op::Unary(u, a) => call(unary_name(u), &[a]),
         Op::Binary(b, x, y) => match b {
-            Binary::Add => (
-                PREC_ADD,
-                format!("{} + {}", show(x, PREC_ADD), show(y, PREC_ADD)),
-            ),
+            // The right operand of a sum or product binds tighter than its
+            // context, so that the text groups as the code computes
+            // (`a * (b * c)` rounds differently from `a * b * c`). A sum
+            // whose right term is a negation reads as a difference: `x +
+            // (-k) y` is `x - k y`, to the bit.
+            Binary::Add => match negated(g, y) {
+                Some(y) => (
+                    PREC_ADD,
+                    format!("{} - {}", show(x, PREC_ADD), show_negated(g, y)),
+                ),
+                None => (
+                    PREC_ADD,
+                    format!("{} + {}", show(x, PREC_ADD), show(y, PREC_MUL)),
+                ),
+            },
             Binary::Sub => (
                 PREC_ADD,
                 format!("{} - {}", show(x, PREC_ADD), show(y, PREC_MUL)),
             ),
             Binary::Mul => {
-                // Constants and scalar factors read best in front: `t * (p - q)`.
-                let front = |n: NodeId| (g.constant(n).is_none(), g.shape(n) != Shape::Scalar);
-                let (x, y) = if front(y) < front(x) { (y, x) } else { (x, y) };
+                let (x, y) = product_order(g, x, y);
                 (
                     PREC_MUL,
-                    format!("{} * {}", show(x, PREC_MUL), show(y, PREC_MUL)),
+                    format!("{} * {}", show(x, PREC_MUL), show(y, PREC_UNARY)),
                 )
             }
             Binary::Div => (
@@ -534,6 +552,55 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
             format!("{}[{}]", show(v, PREC_ATOM), g.inputs[i.0 as usize].name),
         ),
         Op::Select(c, a, b) => call("select", &[c, a, b]),
+    }
+}
+
+/// A product's operands in the order they read best: constants and scalar
+/// factors in front (`t * (p - q)`); exact, since a product commutes.
+fn product_order(g: &Graph, x: NodeId, y: NodeId) -> (NodeId, NodeId) {
+    let front = |n: NodeId| (g.constant(n).is_none(), g.shape(n) != Shape::Scalar);
+    if front(y) < front(x) {
+        (y, x)
+    } else {
+        (x, y)
+    }
+}
+
+/// What a node negates, if it is a negation.
+enum Negated {
+    /// A negative constant `-k`.
+    Constant(f64),
+    /// `-v`.
+    Of(NodeId),
+    /// `(-k) * v`, `-k` the product's front factor as [`render`] orders it.
+    Scaled(f64, NodeId),
+}
+
+/// `n` as a negation, if it reads as one.
+fn negated(g: &Graph, n: NodeId) -> Option<Negated> {
+    match g.op(n) {
+        Op::Const(bits) if f64::from_bits(bits) < 0.0 => {
+            Some(Negated::Constant(-f64::from_bits(bits)))
+        }
+        Op::Unary(Unary::Neg, v) => Some(Negated::Of(v)),
+        Op::Binary(Binary::Mul, x, y) => {
+            let (k, v) = product_order(g, x, y);
+            match g.constant(k) {
+                Some(k) if k < 0.0 => Some(Negated::Scaled(-k, v)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The text of what [`negated`] found negated, as the right operand of a
+/// difference.
+fn show_negated(g: &Graph, n: Negated) -> String {
+    match n {
+        Negated::Constant(k) => constant_text(k),
+        Negated::Of(v) => shown(g, v, PREC_MUL),
+        Negated::Scaled(k, v) => format!("{} * {}", constant_text(k), shown(g, v, PREC_UNARY)),
     }
 }
 
@@ -618,6 +685,39 @@ pub(crate) mod tests {
             g.display(scaled).to_string(),
             "t * (softmax(z) - onehot(y))"
         );
+    }
+
+    #[test]
+    fn display_groups_as_evaluated_and_reads_negated_terms_as_differences() {
+        let mut g = sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let t = g.intern(Op::Input(InputId(2)));
+        let e = g.intern(Op::Unary(Unary::Exp, z));
+        let show = |g: &Graph, n: NodeId| g.display(n).to_string();
+        // Right-nested products and sums keep their parentheses.
+        let te = g.intern(Op::Binary(Binary::Mul, t, e));
+        let nested = g.intern(Op::Binary(Binary::Mul, z, te));
+        assert_eq!(show(&g, nested), "z * (t * exp(z))");
+        // (Interning orders a product's operands by id: this is `e (t z)`.)
+        let zt = g.intern(Op::Binary(Binary::Mul, z, t));
+        let other = g.intern(Op::Binary(Binary::Mul, zt, e));
+        assert_eq!(show(&g, other), "exp(z) * (t * z)");
+        let left = g.intern(Op::Binary(Binary::Div, zt, e));
+        assert_eq!(show(&g, left), "t * z / exp(z)");
+        let diff = g.intern(Op::Binary(Binary::Sub, e, t));
+        let sum = g.intern(Op::Binary(Binary::Add, z, diff));
+        assert_eq!(show(&g, sum), "z + (exp(z) - t)");
+        // x + (-k), x + (-k) y and x + (-v) read as differences.
+        let minus_one = g.constant_node(-1.0);
+        let shifted = g.intern(Op::Binary(Binary::Add, e, minus_one));
+        assert_eq!(show(&g, shifted), "exp(z) - 1.0");
+        let minus_half = g.constant_node(-0.5);
+        let scaled = g.intern(Op::Binary(Binary::Mul, minus_half, e));
+        let less = g.intern(Op::Binary(Binary::Add, z, scaled));
+        assert_eq!(show(&g, less), "z - 0.5 * exp(z)");
+        let negated = g.intern(Op::Unary(Unary::Neg, diff));
+        let minus = g.intern(Op::Binary(Binary::Add, z, negated));
+        assert_eq!(show(&g, minus), "z - (exp(z) - t)");
     }
 
     #[test]

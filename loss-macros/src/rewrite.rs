@@ -1477,7 +1477,7 @@ mod tests {
         let difference = g.intern(Op::Binary(Binary::Sub, z, negative));
         let (g2, r) = simplify(&g, &[product, inexact, sum, difference]);
         let shown = |i: usize| g2.display(r[i]).to_string();
-        assert_eq!(shown(0), "3.0 * t / z");
+        assert_eq!(shown(0), "3.0 * (t / z)");
         assert_eq!(shown(1), format!("{} * t", 3.0 * 0.3));
         assert_eq!(shown(2), "z - 2.0 * t");
         assert_eq!(shown(3), "z + 2.0 * t");
@@ -1549,7 +1549,7 @@ mod tests {
         let whole = g.intern(Op::Binary(Binary::Div, n, n));
         let less = g.intern(Op::Binary(Binary::Sub, z, share));
         // Only a width cancels: a sum of the row may be 0 (or infinite). (The
-        // text is the formula's, not the order of evaluation.)
+        // text groups as the code evaluates: `s * (t / s)` stays.)
         let s = g.intern(Op::Reduce(Reduction::Sum, z));
         let ts = g.intern(Op::Binary(Binary::Div, t, s));
         let kept = g.intern(Op::Binary(Binary::Mul, s, ts));
@@ -1557,7 +1557,7 @@ mod tests {
         let shown: Vec<String> = r.iter().map(|&n| g2.display(n).to_string()).collect();
         assert_eq!(
             shown,
-            ["-t", "t", "1.0", "z + t / len(C)", "sum(z) * t / sum(z)"]
+            ["-t", "t", "1.0", "z + t / len(C)", "sum(z) * (t / sum(z))"]
         );
     }
 
