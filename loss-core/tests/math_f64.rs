@@ -594,21 +594,39 @@ fn tanh_f64_random_and_hard_cases() {
         .collect::<Vec<_>>();
     let small =
         (0..SAMPLES).map(|_| rng.bits(1e-300, 4.0) * if rng.next() & 1 == 0 { 1.0 } else { -1.0 });
-    // Where expm1 changes its reduction, where tanh rounds to 1, and the clamp.
+    // Where expm1 changes its reduction, where tanh rounds to 1 (55 ln 2 / 2),
+    // the clamp, subnormals, and the largest errors found by a search in
+    // exact arithmetic (results just below 1/8 and 1/32).
     let hard = [
+        0.125_391_755_700_557_86,
+        0.125_422_922_100_692_72,
+        0.031_239_269_611_593_4,
         0.173_286_795_139_986_3,
         0.519_860_385_419_958_9,
-        19.06,
-        19.07,
+        19.061_541_219_392_9,
         20.0,
         -20.0,
+        1e-320,
+        -2.5e-310,
     ]
     .into_iter()
     .flat_map(around);
-    let inputs = wide.into_iter().chain(small).chain(hard);
+    // Just below atanh(2^-n), where the result sits just below a power of
+    // two and a relative error counts up to twice in ULPs: the largest
+    // errors are there.
+    let below_powers_of_two = (1..=40).flat_map(|n| {
+        let top = 2f64.powi(-n).atanh();
+        let mut rng = Rng(100 + n as u64);
+        (0..SAMPLES / 64).map(move |_| rng.bits(top * (1.0 - 1.0 / 64.0), top))
+    });
+    let inputs = wide
+        .into_iter()
+        .chain(small)
+        .chain(hard)
+        .chain(below_powers_of_two);
     measure(
         "tanh_f64",
-        [2.3, 2.3],
+        [2.6, 2.6],
         inputs,
         flavours!(tanh_with),
         tanh_ref,

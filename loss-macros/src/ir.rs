@@ -463,7 +463,7 @@ fn shown(g: &Graph, id: NodeId, context: u8) -> String {
     }
 }
 
-/// A constant as the DSL writes it: `2.0`, `0.5`, `1e-7`.
+/// A constant as the DSL writes it: `2.0`, `0.5`, `0.0000001`.
 fn constant_text(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
         format!("{x:.1}")
@@ -484,6 +484,7 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
     match g.op(id) {
         Op::Const(bits) => {
             let x = f64::from_bits(bits);
+            // (No `-0.0`: interning makes every zero `0.0`.)
             let prec = if x < 0.0 { PREC_UNARY } else { PREC_ATOM };
             (prec, constant_text(x))
         }
@@ -498,10 +499,11 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
         Op::Unary(u, a) => call(unary_name(u), &[a]),
         Op::Binary(b, x, y) => match b {
             // The right operand of a sum or product binds tighter than its
-            // context, so that the text groups as the code computes
-            // (`a * (b * c)` rounds differently from `a * b * c`). A sum
-            // whose right term is a negation reads as a difference: `x +
-            // (-k) y` is `x - k y`, to the bit.
+            // context, so that the text groups as the expression does (`a *
+            // (b * c)` rounds differently from `a * b * c`). A sum whose
+            // right term is a negation reads as a difference, and a
+            // difference of one as a sum: `x + (-k) y` is `x - k y`, to the
+            // bit.
             Binary::Add => match negated(g, y) {
                 Some(y) => (
                     PREC_ADD,
@@ -512,10 +514,16 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
                     format!("{} + {}", show(x, PREC_ADD), show(y, PREC_MUL)),
                 ),
             },
-            Binary::Sub => (
-                PREC_ADD,
-                format!("{} - {}", show(x, PREC_ADD), show(y, PREC_MUL)),
-            ),
+            Binary::Sub => match negated(g, y) {
+                Some(y) => (
+                    PREC_ADD,
+                    format!("{} + {}", show(x, PREC_ADD), show_negated(g, y)),
+                ),
+                None => (
+                    PREC_ADD,
+                    format!("{} - {}", show(x, PREC_ADD), show(y, PREC_MUL)),
+                ),
+            },
             Binary::Mul => {
                 let (x, y) = product_order(g, x, y);
                 (
@@ -688,7 +696,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn display_groups_as_evaluated_and_reads_negated_terms_as_differences() {
+    fn display_groups_as_the_expression_and_reads_negated_terms_as_differences() {
         let mut g = sample_graph();
         let z = g.intern(Op::Input(InputId(0)));
         let t = g.intern(Op::Input(InputId(2)));
@@ -718,6 +726,12 @@ pub(crate) mod tests {
         let negated = g.intern(Op::Unary(Unary::Neg, diff));
         let minus = g.intern(Op::Binary(Binary::Add, z, negated));
         assert_eq!(show(&g, minus), "z - (exp(z) - t)");
+        // And x - (-k) y as x + k y.
+        let plus = g.intern(Op::Binary(Binary::Sub, z, scaled));
+        assert_eq!(show(&g, plus), "z + 0.5 * exp(z)");
+        // A negative constant binds as a negation.
+        let squared = g.intern(Op::Powi(minus_half, 2));
+        assert_eq!(show(&g, squared), "(-0.5).powi(2)");
     }
 
     #[test]
