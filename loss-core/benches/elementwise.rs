@@ -1,6 +1,7 @@
 //! The elementwise losses of the standard library, `multi_margin_loss` (a
-//! hinge per element against the label's score), and a declared `tanh`
-//! regression (`tanh_mse`), value and gradient, f32, one thread, at the
+//! hinge per element against the label's score), a declared `tanh`
+//! regression (`tanh_mse`) and a power law with a learned exponent
+//! (`power_law`, `powf`), value and gradient, f32, one thread, at the
 //! dispatched level and in the AVX2 copy. Their lane
 //! loops vectorise only while every runtime helper they call stays inline
 //! and branch-free: one that does not (an out-of-line `libm` call, an
@@ -20,6 +21,12 @@ loss! {
     /// slope in the lane loops.
     pub fn tanh_mse(#[grad] x: Vector<D>, y: Vector<D>) {
         mean((tanh(x) - y).powi(2))
+    }
+
+    /// A power law whose exponent is learned: `powf` with a computed
+    /// exponent in the lanes, and its two partial derivatives.
+    pub fn power_law(#[grad] x: Vector<D>, y: Vector<D>, #[grad] a: Scalar) {
+        mean((powf(x * x + 1.0, a) - y).powi(2))
     }
 }
 
@@ -95,6 +102,10 @@ fn bench(cr: &mut Criterion) {
         });
         run("tanh_mse", &mut |g| {
             tanh_mse::value_and_grad(rows(&x), rows(&y), g).unwrap()
+        });
+        run("power_law", &mut |g| {
+            let mut ga = 0.0;
+            power_law::value_and_grad(rows(&x), rows(&y), 0.7, g, &mut ga).unwrap()
         });
         group.finish();
     }

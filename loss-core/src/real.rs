@@ -154,11 +154,12 @@ pub trait Float:
     fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
-// The transcendental functions (`tanh` too) are the vectorisable kernels of
-// `math` (with exhaustively proven f32 error bounds); `sqrt` is `std`'s where
-// there is a `std` (LLVM's, which vectorises), and the rest come from `libm`.
+// The transcendental functions (`tanh` too, and `powf` in f32) are the
+// vectorisable kernels of `math` (with proven f32 error bounds); `sqrt` is
+// `std`'s where there is a `std` (LLVM's, which vectorises), and the rest
+// (`powf` in f64, which has no wider type to evaluate in) come from `libm`.
 macro_rules! impl_float {
-    ($t:ident, $sqrt:ident, $powi_pow:ident, $fma:ident,
+    ($t:ident, $sqrt:ident, $powf:path, $fma:ident,
      $fast_exp:ident, $fast_ln:ident, $fast_log1p:ident, $fast_expm1:ident, $sigmoid:ident,
      $softplus:ident, $tanh:ident) => {
         impl Real for $t {
@@ -220,9 +221,9 @@ macro_rules! impl_float {
             fn powi(self, n: i32) -> Self {
                 powi_by_squaring(self, n)
             }
-            #[inline]
+            #[inline(always)]
             fn powf(self, e: Self) -> Self {
-                libm::$powi_pow(self, e)
+                $powf(self, e)
             }
             #[inline]
             fn xlogy(self, y: Self) -> Self {
@@ -301,7 +302,7 @@ macro_rules! impl_float {
 impl_float!(
     f32,
     sqrtf,
-    powf,
+    math::powf_f32,
     fmaf,
     exp_f32,
     ln_f32,
@@ -314,7 +315,7 @@ impl_float!(
 impl_float!(
     f64,
     sqrt,
-    pow,
+    libm::pow,
     fma,
     exp_f64,
     ln_f64,
