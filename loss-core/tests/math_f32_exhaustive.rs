@@ -60,7 +60,9 @@ const BATCH: usize = 4096;
 /// Error of `got` in ULPs of f32 at the exact value `exact`.
 ///
 /// An infinite result is exact beyond the overflow threshold, elsewhere it
-/// counts as `±2^128` (the next power of two above `f32::MAX`). NaN must meet NaN; a zero must have the sign of the exact zero.
+/// counts as `±2^128` (the next power of two above `f32::MAX`). NaN must meet
+/// NaN; a zero must have the sign of the exact value (an underflow keeps its
+/// sign).
 fn ulp_error(got: f32, exact: f64) -> f64 {
     if exact.is_nan() || got.is_nan() {
         return if exact.is_nan() && got.is_nan() {
@@ -82,6 +84,9 @@ fn ulp_error(got: f32, exact: f64) -> f64 {
         } else {
             f64::INFINITY
         };
+    }
+    if got == 0.0 && got.is_sign_negative() != exact.is_sign_negative() {
+        return f64::INFINITY;
     }
     // Beyond `f32::MAX + ulp / 2` the correctly rounded result is infinity.
     let overflow = 2f64.powi(128) - 2f64.powi(103);
@@ -494,16 +499,54 @@ fn tanh_f32_all_inputs() {
 }
 
 /// `x^e` has two inputs, too many for every pair: 2^26 random pairs instead,
-/// `x` uniform in the bit patterns of `[2^-40, 2^40]` and `e` in `[-30, 30]`
-/// (with an integer exponent one time in eight, where the sign rules
-/// apply), both signs of `x`, against `f64::powf` (glibc: below 1 ULP of
-/// f64). The bound holds with room: the f64 evaluation's error is below
-/// 2^-19 ULP of f32 wherever the result is in the f32 range.
+/// against `f64::powf` (glibc: below 1 ULP of f64), and a list of hard
+/// pairs. A pair draws `|x|` uniform in the bit patterns of `[2^-149,
+/// 2^128)`, its sign, and the logarithm of the result, `y = e ln|x|`,
+/// uniform in `[-110, 95]` (results from below the smallest subnormal to
+/// beyond `f32::MAX`), each from its own random number; `e = y / ln|x|`,
+/// rounded to an integer one time in four (where a negative base's sign
+/// rules apply). The bound holds with room: the f64 evaluation's error is
+/// below 2^-20 ULP of f32 wherever the result is finite and not 0.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "2^26 pairs: run with --release")]
 fn powf_f32_random_pairs() {
     use std::sync::atomic::AtomicUsize;
     const PAIRS: usize = 1 << 26;
+    // splitmix64: a reproducible stream per pair.
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn pair(i: u64) -> (f32, f32) {
+        let (a, b, c) = (mix(3 * i), mix(3 * i + 1), mix(3 * i + 2));
+        let magnitude = f32::from_bits(1 + (a as u32) % (0x7f80_0000 - 1));
+        let x = if b & 1 == 1 { -magnitude } else { magnitude };
+        let y = -110.0 + 205.0 * ((c >> 11) as f64 / (1u64 << 53) as f64);
+        let e = (y / f64::from(magnitude).ln()) as f32;
+        let e = if (b >> 1) & 3 == 0 { e.round() } else { e };
+        (x, e)
+    }
+    let hard: Vec<(f32, f32)> = [
+        (-3.0_f32, 80.0_f32),
+        (-3.0, 81.0),
+        (2.0, 127.999),
+        (2.0, 128.0),
+        (2.0, -149.0),
+        (2.0, -149.5),
+        (-2.0, -149.0),
+        (0.5, 149.0),
+        (-1.000_000_1, 16_777_215.0),
+        (-1.000_000_1, 8_388_609.0),
+        (-1.000_000_1, 8_388_607.5),
+        (-0.999_999_9, 16_777_216.0),
+        (1e-45, 0.9),
+        (-1e-45, 3.0),
+        (3.4e38, -1.0),
+    ]
+    .into_iter()
+    .collect();
     let next = AtomicUsize::new(0);
     let worst = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..2)
@@ -517,32 +560,22 @@ fn powf_f32_random_pairs() {
                     );
                     loop {
                         let start = next.fetch_add(BATCH, Ordering::Relaxed);
-                        if start >= PAIRS {
+                        if start >= PAIRS + hard.len() {
                             return worst;
                         }
-                        for i in 0..BATCH {
-                            // splitmix64 of the pair's index: reproducible.
-                            let mut z = (start + i) as u64 * 0x9E37_79B9_7F4A_7C15;
-                            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                            z ^= z >> 31;
-                            let (lo, hi) = (2f32.powi(-40).to_bits(), 2f32.powi(40).to_bits());
-                            let magnitude = f32::from_bits(lo + (z as u32) % (hi - lo));
-                            x[i] = if z >> 63 == 1 { -magnitude } else { magnitude };
-                            let u = ((z >> 32) as u32 >> 8) as f32 / (1 << 24) as f32;
-                            let exponent = 60.0 * u - 30.0;
-                            e[i] = if (z >> 56) & 7 == 0 {
-                                exponent.round()
-                            } else {
-                                exponent
+                        let n = BATCH.min(PAIRS + hard.len() - start);
+                        for i in 0..n {
+                            (x[i], e[i]) = match (start + i).checked_sub(PAIRS) {
+                                Some(h) => hard[h],
+                                None => pair((start + i) as u64),
                             };
                         }
                         simd::run(|| {
-                            for ((o, &a), &b) in y.iter_mut().zip(&x).zip(&e) {
+                            for ((o, &a), &b) in y[..n].iter_mut().zip(&x).zip(&e) {
                                 *o = loss_core::math::powf_f32(a, b);
                             }
                         });
-                        for i in 0..BATCH {
+                        for i in 0..n {
                             let exact = f64::from(x[i]).powf(f64::from(e[i]));
                             let err = ulp_error(y[i], exact);
                             if err > worst.0 {
@@ -593,8 +626,12 @@ fn powf_f32_special_values_are_libms() {
         1e30,
         -1e30,
         16_777_216.0,
-        -16_777_217.0,
+        -16_777_215.0,
+        8_388_609.0,
+        -8_388_609.0,
+        8_388_607.5,
         f32::MIN_POSITIVE / 4.0,
+        -f32::MIN_POSITIVE / 4.0,
         f32::MAX,
         f32::INFINITY,
         f32::NEG_INFINITY,
@@ -603,9 +640,14 @@ fn powf_f32_special_values_are_libms() {
     for &x in &values {
         for &e in &values {
             let (ours, theirs) = (loss_core::math::powf_f32(x, e), libm::powf(x, e));
+            // Bit for bit, or (where libm's own rounding differs) a nonzero
+            // result within the bound of the exact power.
             let same = (ours.is_nan() && theirs.is_nan())
                 || ours.to_bits() == theirs.to_bits()
-                || (ours.is_finite() && ulp_error(ours, f64::from(x).powf(f64::from(e))) <= 0.5001);
+                || (ours.is_finite()
+                    && ours != 0.0
+                    && theirs != 0.0
+                    && ulp_error(ours, f64::from(x).powf(f64::from(e))) <= 0.5001);
             assert!(same, "powf({x:e}, {e:e}): {ours:e}, libm {theirs:e}");
         }
     }

@@ -1,18 +1,17 @@
 //! `x^e` for `f32` with a real exponent, vectorisable.
 //!
 //! Computed as `e^(e ln|x|)` in `f64`: the `f64` kernels' errors, amplified
-//! by `|e ln|x||` (at most about 745 before the result leaves the `f64`
-//! range, far less inside the `f32` range), stay below `2^-41` relative, so
-//! the one rounding to `f32` decides the result: within half an ULP plus a
-//! hair. The special values are `libm::powf`'s (C99 `pow`), chosen with
-//! selects.
+//! by `|e ln|x||` (below 104 wherever the `f32` result is neither 0 nor
+//! infinite), stay below `2^-44` relative there, so the one rounding to
+//! `f32` decides the result: within half an ULP plus a hair. The special
+//! values are `libm::powf`'s (C99 `pow`), chosen with selects.
 
 use super::exp::exp_f64_with;
 use super::log::ln_f64_with;
 use super::Plain;
 
-/// Below this magnitude an `f32` may have a fraction; from it up every `f32`
-/// is an even integer.
+/// From this magnitude up every `f32` is an even integer: odd integers
+/// exist only below it.
 const INTEGRAL_F32: f32 = 16_777_216.0; // 2^24
 
 /// `x` rounded to an integer (ties as the FPU rounds), for `|x| < 2^23`;
@@ -38,10 +37,11 @@ fn round_small_f32(x: f32) -> f32 {
 /// values as C99 `pow` (and `libm::powf`, checked against it on every pair
 /// of special and ordinary values by `powf_f32_special_values_are_libms`):
 /// `x^0 = 1` and `1^e = 1` for every `x` and `e` (NaN included), `(-1)^±inf
-/// = 1`; a negative `x` gives `|x|^e` for an even integer `e`, `-|x|^e` for
-/// an odd one, and NaN for any other finite `x`; `(-0)^e` and `(-inf)^e`
-/// keep their sign for odd integers `e`; `0^e` for `e < 0` is infinite. A
-/// NaN anywhere else gives NaN.
+/// = 1`; a negative `x` gives `|x|^e` for an even integer or infinite `e`
+/// and `-|x|^e` for an odd one; a finite negative `x` gives NaN for any
+/// other `e`, and `-inf` gives `inf^e`; `(-0)^e` keeps its sign for odd
+/// integers `e`; `0^e` for `e < 0` is infinite. A NaN anywhere else gives
+/// NaN.
 ///
 /// ```
 /// use loss_core::math::powf_f32;
@@ -58,7 +58,7 @@ pub fn powf_f32(x: f32, e: f32) -> f32 {
     let magnitude = exp_f64_with::<Plain>(f64::from(e) * ln_f64_with::<Plain>(a)) as f32;
     let integral = round_small_f32(e) == e;
     // An odd integer: integral, below 2^24, and not integral when halved
-    // (`e * 0.5` is exact).
+    // (`e * 0.5` is exact; the bound only says what halving would show).
     let odd = integral && f32::from_bits(e.to_bits() & 0x7fff_ffff) < INTEGRAL_F32 && {
         let half = e * 0.5;
         round_small_f32(half) != half
