@@ -326,6 +326,20 @@ impl Graph {
             .collect()
     }
 
+    /// `(k, z)` for a product `id = k z` with a negative constant `k`: what
+    /// reads, and simplifies, as a negation (`x + (-k) z` is `x - k z`, to
+    /// the bit).
+    pub fn as_negative_scale(&self, id: NodeId) -> Option<(f64, NodeId)> {
+        let Op::Binary(Binary::Mul, p, q) = self.op(id) else {
+            return None;
+        };
+        match (self.constant(p), self.constant(q)) {
+            (Some(k), _) if k < 0.0 => Some((k, q)),
+            (_, Some(k)) if k < 0.0 => Some((k, p)),
+            _ => None,
+        }
+    }
+
     /// The softmax pattern `exp(x - logsumexp(x))`: returns `x`.
     pub fn as_softmax(&self, id: NodeId) -> Option<NodeId> {
         if let Op::Unary(Unary::Exp, inner) = self.op(id) {
@@ -504,26 +518,18 @@ fn render(g: &Graph, id: NodeId) -> (u8, String) {
             // right term is a negation reads as a difference, and a
             // difference of one as a sum: `x + (-k) y` is `x - k y`, to the
             // bit.
-            Binary::Add => match negated(g, y) {
-                Some(y) => (
-                    PREC_ADD,
-                    format!("{} - {}", show(x, PREC_ADD), show_negated(g, y)),
-                ),
-                None => (
-                    PREC_ADD,
-                    format!("{} + {}", show(x, PREC_ADD), show(y, PREC_MUL)),
-                ),
-            },
-            Binary::Sub => match negated(g, y) {
-                Some(y) => (
-                    PREC_ADD,
-                    format!("{} + {}", show(x, PREC_ADD), show_negated(g, y)),
-                ),
-                None => (
-                    PREC_ADD,
-                    format!("{} - {}", show(x, PREC_ADD), show(y, PREC_MUL)),
-                ),
-            },
+            Binary::Add | Binary::Sub => {
+                let (sign, flipped) = if b == Binary::Add {
+                    ("+", "-")
+                } else {
+                    ("-", "+")
+                };
+                let text = match negated(g, y) {
+                    Some(y) => format!("{} {flipped} {}", show(x, PREC_ADD), show_negated(g, y)),
+                    None => format!("{} {sign} {}", show(x, PREC_ADD), show(y, PREC_MUL)),
+                };
+                (PREC_ADD, text)
+            }
             Binary::Mul => {
                 let (x, y) = product_order(g, x, y);
                 (
@@ -580,7 +586,7 @@ enum Negated {
     Constant(f64),
     /// `-v`.
     Of(NodeId),
-    /// `(-k) * v`, `-k` the product's front factor as [`render`] orders it.
+    /// `(-k) * v` ([`Graph::as_negative_scale`]).
     Scaled(f64, NodeId),
 }
 
@@ -591,14 +597,7 @@ fn negated(g: &Graph, n: NodeId) -> Option<Negated> {
             Some(Negated::Constant(-f64::from_bits(bits)))
         }
         Op::Unary(Unary::Neg, v) => Some(Negated::Of(v)),
-        Op::Binary(Binary::Mul, x, y) => {
-            let (k, v) = product_order(g, x, y);
-            match g.constant(k) {
-                Some(k) if k < 0.0 => Some(Negated::Scaled(-k, v)),
-                _ => None,
-            }
-        }
-        _ => None,
+        _ => g.as_negative_scale(n).map(|(k, v)| Negated::Scaled(-k, v)),
     }
 }
 

@@ -256,7 +256,7 @@ fn binary(
             (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Sub, x, ny),
             (_, _, Op::Unary(Unary::Neg, nx), _) => bin(g, Binary::Sub, y, nx),
             // x + (-k) z = x - k z, exactly.
-            _ if negative_scale(g, y).is_some() => flip_scale(g, Binary::Sub, x, y),
+            _ if g.as_negative_scale(y).is_some() => flip_scale(g, Binary::Sub, x, y),
             _ => g.intern(Op::Binary(b, x, y)),
         },
         Binary::Sub => match (cx, cy, ox, oy) {
@@ -265,7 +265,7 @@ fn binary(
             (Some(0.0), ..) => un(g, Unary::Neg, y),
             (_, _, _, Op::Unary(Unary::Neg, ny)) => bin(g, Binary::Add, x, ny),
             // x - (-k) z = x + k z, exactly.
-            _ if negative_scale(g, y).is_some() => flip_scale(g, Binary::Add, x, y),
+            _ if g.as_negative_scale(y).is_some() => flip_scale(g, Binary::Add, x, y),
             // exp(a) - 1 = expm1(a), accurate for small a.
             (_, Some(1.0), Op::Unary(Unary::Exp, a), _) => un(g, Unary::Expm1, a),
             // 1 - σ(a) = σ(-a), with no cancellation.
@@ -441,22 +441,10 @@ fn gated(g: &Graph, id: NodeId) -> Option<(NodeId, NodeId, bool)> {
     }
 }
 
-/// `(k, z)` for a product `n = k z` with a negative constant `k`.
-fn negative_scale(g: &Graph, n: NodeId) -> Option<(f64, NodeId)> {
-    let Op::Binary(Binary::Mul, p, q) = g.op(n) else {
-        return None;
-    };
-    match (g.constant(p), g.constant(q)) {
-        (Some(k), _) if k < 0.0 => Some((k, q)),
-        (_, Some(k)) if k < 0.0 => Some((k, p)),
-        _ => None,
-    }
-}
-
-/// `x op (-k) z` for the `y = k z` of [`negative_scale`], `op` being the
-/// other of `+` and `-`.
+/// `x op (-k) z` for the `y = k z` of [`Graph::as_negative_scale`], `op`
+/// being the other of `+` and `-`.
 fn flip_scale(g: &mut Graph, op: Binary, x: NodeId, y: NodeId) -> NodeId {
-    let (k, z) = negative_scale(g, y).expect("checked by the caller");
+    let (k, z) = g.as_negative_scale(y).expect("checked by the caller");
     let minus_k = g.constant_node(-k);
     let positive = bin(g, Binary::Mul, minus_k, z);
     bin(g, op, x, positive)

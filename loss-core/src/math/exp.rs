@@ -152,6 +152,18 @@ pub(crate) fn pow2_f64(k: i64) -> f64 {
     f64::from_bits((k.wrapping_add(1023) as u64) << 52)
 }
 
+/// `|x|` by clearing the sign bit (`f32::abs` is not in `core` before 1.85).
+#[inline(always)]
+pub(crate) fn abs_f32(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() & 0x7fff_ffff)
+}
+
+/// `|x|` by clearing the sign bit.
+#[inline(always)]
+pub(crate) fn abs_f64(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() & 0x7fff_ffff_ffff_ffff)
+}
+
 /// Clamp with comparisons only, so that NaN passes through unchanged.
 #[inline(always)]
 pub(crate) fn clamp_f32(x: f32, lo: f32, hi: f32) -> f32 {

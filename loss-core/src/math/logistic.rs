@@ -13,21 +13,9 @@
 //! relative accuracy near 0 (where `2 sigmoid(2x) - 1` would cancel), and `a`
 //! clamped to where the result has rounded to 1 and `u` is still finite.
 
-use super::exp::{exp_f32_with, exp_f64_with, expm1_f32_with, expm1_f64_with};
+use super::exp::{abs_f32, abs_f64, exp_f32_with, exp_f64_with, expm1_f32_with, expm1_f64_with};
 use super::log::{log1p_f32_with, log1p_f64_with};
 use super::{MulAdd, Plain};
-
-/// `|x|` by clearing the sign bit (`f32::abs` is not in `core` before 1.85).
-#[inline(always)]
-fn abs_f32(x: f32) -> f32 {
-    f32::from_bits(x.to_bits() & 0x7fff_ffff)
-}
-
-/// `|x|` by clearing the sign bit.
-#[inline(always)]
-fn abs_f64(x: f64) -> f64 {
-    f64::from_bits(x.to_bits() & 0x7fff_ffff_ffff_ffff)
-}
 
 /// The logistic sigmoid `1 / (1 + e^-x)` for `f32`, vectorisable.
 ///

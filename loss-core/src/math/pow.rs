@@ -6,7 +6,7 @@
 //! `f32` decides the result: within half an ULP plus a hair. The special
 //! values are `libm::powf`'s (C99 `pow`), chosen with selects.
 
-use super::exp::exp_f64_with;
+use super::exp::{abs_f32, abs_f64, exp_f64_with};
 use super::log::ln_f64_with;
 use super::Plain;
 
@@ -20,7 +20,7 @@ const INTEGRAL_F32: f32 = 16_777_216.0; // 2^24
 #[inline(always)]
 fn round_small_f32(x: f32) -> f32 {
     const SHIFT: f32 = 8_388_608.0; // 2^23
-    let a = f32::from_bits(x.to_bits() & 0x7fff_ffff);
+    let a = abs_f32(x);
     if a < SHIFT {
         let r = (a + SHIFT) - SHIFT;
         f32::from_bits(r.to_bits() | (x.to_bits() & 0x8000_0000))
@@ -53,13 +53,12 @@ fn round_small_f32(x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn powf_f32(x: f32, e: f32) -> f32 {
-    // `|x|` by its bits (`f64::abs` is not in `core` on older compilers).
-    let a = f64::from_bits(f64::from(x).to_bits() & 0x7fff_ffff_ffff_ffff);
+    let a = abs_f64(f64::from(x));
     let magnitude = exp_f64_with::<Plain>(f64::from(e) * ln_f64_with::<Plain>(a)) as f32;
     let integral = round_small_f32(e) == e;
     // An odd integer: integral, below 2^24, and not integral when halved
     // (`e * 0.5` is exact; the bound only says what halving would show).
-    let odd = integral && f32::from_bits(e.to_bits() & 0x7fff_ffff) < INTEGRAL_F32 && {
+    let odd = integral && abs_f32(e) < INTEGRAL_F32 && {
         let half = e * 0.5;
         round_small_f32(half) != half
     };
@@ -73,7 +72,7 @@ pub fn powf_f32(x: f32, e: f32) -> f32 {
     // power.
     let undefined = x < 0.0 && x > f32::NEG_INFINITY && !integral;
     // `(-1)^±inf = 1`, as C99 has it (`ln 1 * inf` would be NaN).
-    let unit = x == 1.0 || (x == -1.0 && e.to_bits() & 0x7fff_ffff == 0x7f80_0000);
+    let unit = x == 1.0 || (x == -1.0 && abs_f32(e) == f32::INFINITY);
     if e == 0.0 || unit {
         1.0
     } else if undefined {
