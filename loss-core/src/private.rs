@@ -982,6 +982,18 @@ pub fn select<F: Float>(cond: F, a: F, b: F) -> F {
     }
 }
 
+/// `true` if any lane of the mask `m` (0s and 1s) is set. Without an early
+/// exit, so that a chunk's test is one compare of its lanes, not one branch
+/// per lane.
+#[inline(always)]
+pub fn any_set<F: Float, const N: usize>(m: &[F; N]) -> bool {
+    let mut any = false;
+    for &lane in m {
+        any |= lane != F::ZERO;
+    }
+    any
+}
+
 /// 1 where `j == y`, else 0.
 #[inline(always)]
 pub fn onehot<F: Float>(j: usize, y: usize) -> F {

@@ -417,6 +417,102 @@ fn the_gaussian_kl_keeps_its_accuracy_where_lv_is_near_0() {
     check::<f64>(|x| x, 4.0);
 }
 
+/// Where a row's maxima may fall for the fused kernels: in the first chunk,
+/// across a chunk boundary, in the last whole chunk and in the tail, once
+/// or tied in several chunks, or everywhere.
+fn placements_of_maxima(c: usize) -> Vec<Vec<usize>> {
+    let mut placements: Vec<Vec<usize>> = [0, 7, 8, 15, 16, 31, 32, 33, c / 2, c - 2, c - 1]
+        .iter()
+        .filter(|&&j| j < c)
+        .map(|&j| vec![j])
+        .collect();
+    placements.push(vec![1, c - 1]);
+    placements.push(vec![3, c / 2, c - 3]);
+    placements.push((0..c).collect());
+    placements
+}
+
+#[test]
+fn confident_rows_keep_their_accuracy_wherever_their_maximum_falls() {
+    // The fused passes look for a row's maxima chunk by chunk and take the
+    // plain statements where a chunk holds none. A row whose maxima lead
+    // the rest by `lead` to `lead + 4` has `ln(sum(exp(z - max)))` about
+    // `C e^-lead`, far below the rounding of 1: its cross-entropy against
+    // a one-hot at a maximum, and a distillation's gradient where teacher
+    // and student agree, keep their accuracy only if every maximum is found
+    // wherever it falls (in the first chunk, across a boundary, in the
+    // tail, or tied in several chunks).
+    fn check<F: loss_core::Float>(lead: f64, from: fn(f64) -> F) {
+        let mut rng = Rng::new(21);
+        let eps = F::EPSILON.to_f64();
+        let round = |x: &[f64]| -> Vec<F> { x.iter().map(|&v| from(v)).collect() };
+        let widen = |x: &[F]| -> Vec<f64> { x.iter().map(|v| v.to_f64()).collect() };
+        for c in [9, 40, 41, 100, 257] {
+            for maxima in placements_of_maxima(c) {
+                let leading = |rng: &mut Rng, scale: f64| -> Vec<F> {
+                    let row: Vec<f64> = (0..c)
+                        .map(|k| match maxima.contains(&k) {
+                            true => 0.0,
+                            false => -scale * (lead + rng.uniform(0.0, 4.0)),
+                        })
+                        .collect();
+                    round(&row)
+                };
+                let z = leading(&mut rng, 1.0);
+                let j = maxima[0];
+                let p: Vec<F> = (0..c).map(|k| from(f64::from(u8::from(k == j)))).collect();
+                let value = soft_ce::value(Rows::new(&z, 1, c), Rows::new(&p, 1, c)).unwrap();
+                // ln(ties + rest) as ln(ties) + ln(1 + rest / ties), in f64
+                // from the numbers F holds.
+                let ties = maxima.len() as f64;
+                let rest: f64 = widen(&z)
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| !maxima.contains(k))
+                    .map(|(_, x)| x.exp())
+                    .sum();
+                let want = ties.ln() + (rest / ties).ln_1p();
+                let got = value.to_f64();
+                assert!(
+                    (got - want).abs() <= 8.0 * eps * want,
+                    "{}, C = {c}, maxima at {maxima:?}: {got:e} vs {want:e}",
+                    std::any::type_name::<F>()
+                );
+                if maxima.len() > 1 {
+                    continue;
+                }
+                let (alpha, beta, temp) = (0.5, 0.5, 2.0);
+                let s = leading(&mut rng, temp);
+                let t = leading(&mut rng, temp);
+                let label = (j + 1) % c;
+                let mut g = vec![F::ZERO; c];
+                distill::value_and_grad(
+                    Rows::new(&s, 1, c),
+                    Rows::new(&t, 1, c),
+                    &[label],
+                    from(alpha),
+                    from(beta),
+                    from(temp),
+                    &mut g,
+                )
+                .unwrap();
+                let want =
+                    ref_distill_agreeing_grad(&widen(&s), &widen(&t), j, label, alpha, beta, temp);
+                let scale = want.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+                for (k, (got, want)) in widen(&g).iter().zip(&want).enumerate() {
+                    assert!(
+                        (got - want).abs() <= 16.0 * eps * scale,
+                        "{}, C = {c}, maximum at {j}, class {k}: {got:e} vs {want:e}",
+                        std::any::type_name::<F>()
+                    );
+                }
+            }
+        }
+    }
+    check::<f32>(15.0, |x| x as f32);
+    check::<f64>(38.0, |x| x);
+}
+
 #[test]
 fn huge_logits_stay_finite_and_exact_in_f64() {
     // Logits of magnitude 1e4: exp overflows for any unshifted formula.

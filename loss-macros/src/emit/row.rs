@@ -234,9 +234,16 @@ fn emit_pass(
     // computed by a short loop of its own: the form LLVM vectorises
     // reliably.
     //
-    // With `patch`, the label's lane of each choice by a label is set after
-    // the fill; without, the chunk is taken to hold no label of the pass.
-    let body = |chunk: Option<Chunk>, patch: bool| -> Result<TokenStream> {
+    // What the chunk may hold (see `Holds`); `in_body` says which elements
+    // the body computes (the others are in scope already, see
+    // `MaxMasks::before_test`), and `with_effects` whether it also stashes,
+    // accumulates and writes.
+    let maxima = MaxMasks::of(g, pass, writes);
+    let body = |chunk: Option<Chunk>,
+                holds: Holds,
+                in_body: &dyn Fn(NodeId) -> bool,
+                with_effects: bool|
+     -> Result<TokenStream> {
         let lanes = chunk.is_some();
         let (j, lane) = if lanes {
             (quote!(__l), quote!(__l))
@@ -257,8 +264,31 @@ fn emit_pass(
         for &e in &pass.elements {
             let id = format_ident!("__e{}", e.0);
             let load = pass.loads.iter().find(|&&(n, _)| n == e);
-            if load.is_none() && is_leaf(g, e) {
+            if lanes && !holds.maxima && maxima.zero.contains(&e) {
+                // A chunk without a row's maximum: its masks of the maxima
+                // are 0 (also the tested ones, computed already, whose
+                // lanes LLVM cannot know from the test).
+                stmts.push(quote! {
+                    let #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
+                });
                 continue;
+            }
+            if !in_body(e) || (load.is_none() && is_leaf(g, e)) {
+                continue;
+            }
+            if lanes && !holds.maxima {
+                // A select on a mask of the maxima is its other operand.
+                if let Op::Select(c, _, b) = g.op(e) {
+                    if maxima.zero.contains(&c) {
+                        let b = element_ref(g, b, idents, at)?;
+                        let fill = each(quote!(#id[__l] = #b;));
+                        stmts.push(quote! {
+                            let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
+                            #fill
+                        });
+                        continue;
+                    }
+                }
             }
             let x = match load {
                 Some(&(_, slot)) => {
@@ -290,7 +320,7 @@ fn emit_pass(
                         let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
                         #fill
                     });
-                    if patch {
+                    if holds.labels {
                         stmts.push(quote! {
                             if #label >= __j && #label - __j < #width {
                                 let __l = #label - __j;
@@ -359,6 +389,9 @@ fn emit_pass(
                 stmts.push(quote!(let #id: F = #x;));
             }
         }
+        if !with_effects {
+            return Ok(quote!(#(#stmts)*));
+        }
         for &(slot, node) in &pass.stashes {
             let row = slot_row_ident(slot, idents);
             let v = element_ref(g, node, idents, at)?;
@@ -369,6 +402,11 @@ fn emit_pass(
             let Op::Reduce(kind, x) = g.op(r) else {
                 return internal("a pass reduction is a Reduce node");
             };
+            // A sum of masks of the maxima gains nothing where they are 0
+            // (and its lanes, sums of 0s and 1s, are never -0).
+            if lanes && !holds.maxima && maxima.zero.contains(&x) {
+                continue;
+            }
             let method = match kind {
                 Reduction::Sum => quote!(add),
                 Reduction::ShiftMax => quote!(max),
@@ -494,17 +532,34 @@ fn emit_pass(
     // holds a label runs it. (A compare of each lane with the label's lane
     // instead of the store: LLVM folds it into one scalar branch per lane,
     // 1.5x slower again.)
+    //
+    // The same for a row's maxima (see `MaxMasks`): the masks that find them
+    // are computed first, and only a chunk that holds a maximum computes
+    // what is chosen or summed by them.
     let labels = pass_labels(g, pass, idents);
+    let everything = |_: NodeId| true;
     let chunk_body = |chunk: Chunk| -> Result<TokenStream> {
-        if labels.is_empty() {
-            return body(Some(chunk), true);
+        if labels.is_empty() && maxima.tested.is_empty() {
+            return body(Some(chunk), Holds::ANY, &everything, true);
         }
-        let plain = body(Some(chunk), false)?;
-        let patched = body(Some(chunk), true)?;
         let width = chunk.width();
+        let before_test = |e: NodeId| maxima.before_test.contains(&e);
+        let after_test = |e: NodeId| !maxima.before_test.contains(&e);
+        let first = body(Some(chunk), Holds::ANY, &before_test, false)?;
+        let plain = body(Some(chunk), Holds::NOTHING, &after_test, true)?;
+        let full = body(Some(chunk), Holds::ANY, &after_test, true)?;
+        let label_tests = labels
+            .iter()
+            .map(|label| quote!(#label.wrapping_sub(__j) < #width));
+        let max_tests = maxima.tested.iter().map(|m| {
+            let id = format_ident!("__e{}", m.0);
+            quote!(#rt::any_set(&#id))
+        });
+        let tests = label_tests.chain(max_tests);
         Ok(quote! {
-            if #(#labels.wrapping_sub(__j) < #width)||* {
-                #patched
+            #first
+            if #(#tests)||* {
+                #full
             } else {
                 #plain
             }
@@ -556,7 +611,7 @@ fn emit_pass(
             #single
         }
     };
-    let tail = body(None, true)?;
+    let tail = body(None, Holds::ANY, &everything, true)?;
     // The tail adds to lane 0 alone; without the barrier LLVM would split the
     // accumulators of the blocked loop into lanes to suit it.
     barriers.extend(pass.reductions.iter().map(|r| {
@@ -576,6 +631,127 @@ fn emit_pass(
         }
         #(#done)*
     })
+}
+
+/// What a chunk of a pass may hold, for the statements that only matter
+/// where it does.
+#[derive(Clone, Copy)]
+struct Holds {
+    /// A label of the pass: the choices by it are patched at its lane.
+    labels: bool,
+    /// A maximum of a row: the masks of `MaxMasks::zero` may be set.
+    maxima: bool,
+}
+
+impl Holds {
+    const ANY: Holds = Holds {
+        labels: true,
+        maxima: true,
+    };
+    const NOTHING: Holds = Holds {
+        labels: false,
+        maxima: false,
+    };
+}
+
+/// The masks of a pass that are set only at a row's maxima (`x ==
+/// max(x)`, `exp(x - max(x)) == 1`, products of them with other masks): the
+/// split of a log-sum-exp at its maxima (`rewrite::lse_parts`). A row has
+/// its maxima in one chunk or a few, so a chunk first computes the masks
+/// of `tested` and what does not read them, and where no mask is set takes
+/// every mask of `zero` as 0: no selects on them, no sums of them. The
+/// same bits either way.
+///
+/// Only in a pass that writes no gradient row, such as a pass of
+/// exponentials: there distillation at 1024×1000 took 0.96× the time
+/// (KL 1.00×); in the gradient's pass, whose masks choose one form of the
+/// gradient, the test cost more than the selects it skips (distillation
+/// 1.02×; see docs/performance.md, "Chunks without a maximum").
+struct MaxMasks {
+    /// The compares, tested before the rest of the chunk.
+    tested: Vec<NodeId>,
+    /// The tested compares and the elements that read none of them,
+    /// computed before the test.
+    before_test: HashSet<NodeId>,
+    /// The masks that are 0 wherever the tested ones are.
+    zero: HashSet<NodeId>,
+}
+
+impl MaxMasks {
+    fn of(g: &Graph, pass: &Pass, writes: &[(InputId, NodeId)]) -> MaxMasks {
+        let mut masks = MaxMasks {
+            tested: Vec::new(),
+            before_test: HashSet::new(),
+            zero: HashSet::new(),
+        };
+        if !writes.is_empty() {
+            return masks;
+        }
+        let loaded = |e: NodeId| pass.loads.iter().any(|&(n, _)| n == e);
+        masks.tested = pass
+            .elements
+            .iter()
+            .copied()
+            .filter(|&e| !loaded(e) && is_at_row_max(g, e))
+            .collect();
+        masks.zero = masks.tested.iter().copied().collect();
+        for &e in &pass.elements {
+            if let Op::Binary(Binary::Mul, a, b) = g.op(e) {
+                let zero_times_mask =
+                    |x: NodeId, m: NodeId| masks.zero.contains(&x) && is_mask(g, m);
+                if zero_times_mask(a, b) || zero_times_mask(b, a) {
+                    masks.zero.insert(e);
+                }
+            }
+        }
+        // Everything the masks do not change is computed before the test,
+        // once for both versions of the chunk: the pass's elements that read
+        // no tested mask, directly or not (its elements are in dependency
+        // order).
+        let mut after_masks: HashSet<NodeId> = HashSet::new();
+        for &e in &pass.elements {
+            let reads_a_mask = g
+                .op(e)
+                .operands()
+                .any(|a| masks.tested.contains(&a) || after_masks.contains(&a));
+            if !masks.tested.contains(&e) && reads_a_mask {
+                after_masks.insert(e);
+            }
+        }
+        masks.before_test = pass
+            .elements
+            .iter()
+            .copied()
+            .filter(|e| !after_masks.contains(e))
+            .collect();
+        masks
+    }
+}
+
+/// Whether `e` is `x == max(x)` or `exp(x - max(x)) == 1` of a row `x`:
+/// set at the row's maxima only (the second also within rounding of them).
+fn is_at_row_max(g: &Graph, e: NodeId) -> bool {
+    let Op::Binary(Binary::Eq, a, b) = g.op(e) else {
+        return false;
+    };
+    let is_one = |n: NodeId| g.op(n) == Op::Const(1f64.to_bits());
+    let is_exp_of_centred_row = |n: NodeId| match g.op(n) {
+        Op::Binary(Binary::ExpDiff, x, s) => shift_of_row(g, x, s).is_some(),
+        _ => false,
+    };
+    shift_of_row(g, a, b).is_some()
+        || shift_of_row(g, b, a).is_some()
+        || (is_one(b) && is_exp_of_centred_row(a))
+        || (is_one(a) && is_exp_of_centred_row(b))
+}
+
+/// Whether `n` is 0 or 1 everywhere: a compare, or a product of them.
+fn is_mask(g: &Graph, n: NodeId) -> bool {
+    match g.op(n) {
+        Op::Binary(Binary::Eq | Binary::Gt | Binary::Ge, ..) => true,
+        Op::Binary(Binary::Mul, a, b) => is_mask(g, a) && is_mask(g, b),
+        _ => false,
+    }
 }
 
 /// The lanes that take the second halves of the wide chunks for the
