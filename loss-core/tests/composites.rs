@@ -438,10 +438,12 @@ fn confident_rows_keep_their_accuracy_wherever_their_maximum_falls() {
     // plain statements where a chunk holds none. A row whose maxima lead
     // the rest by `lead` to `lead + 4` has `ln(sum(exp(z - max)))` about
     // `C e^-lead`, far below the rounding of 1: its cross-entropy against
-    // a one-hot at a maximum, and a distillation's gradient where teacher
-    // and student agree, keep their accuracy only if every maximum is found
-    // wherever it falls (in the first chunk, across a boundary, in the
-    // tail, or tied in several chunks).
+    // a one-hot at a maximum keeps its accuracy only if every maximum is
+    // counted wherever it falls (in the first chunk, across a boundary, in
+    // the tail, or tied in several chunks; with the chunks' test forced to
+    // find none it fails). A distillation's gradient where teacher and
+    // student agree, whose split at the maximum takes the same passes, is
+    // checked at the same places.
     fn check<F: loss_core::Float>(lead: f64, from: fn(f64) -> F) {
         let mut rng = Rng::new(21);
         let eps = F::EPSILON.to_f64();
@@ -449,7 +451,7 @@ fn confident_rows_keep_their_accuracy_wherever_their_maximum_falls() {
         let widen = |x: &[F]| -> Vec<f64> { x.iter().map(|v| v.to_f64()).collect() };
         for c in [9, 40, 41, 100, 257] {
             for maxima in placements_of_maxima(c) {
-                let leading = |rng: &mut Rng, scale: f64| -> Vec<F> {
+                let leading = |rng: &mut Rng, scale: f64, lead: f64| -> Vec<F> {
                     let row: Vec<f64> = (0..c)
                         .map(|k| match maxima.contains(&k) {
                             true => 0.0,
@@ -458,7 +460,7 @@ fn confident_rows_keep_their_accuracy_wherever_their_maximum_falls() {
                         .collect();
                     round(&row)
                 };
-                let z = leading(&mut rng, 1.0);
+                let z = leading(&mut rng, 1.0, lead);
                 let j = maxima[0];
                 let p: Vec<F> = (0..c).map(|k| from(f64::from(u8::from(k == j)))).collect();
                 let value = soft_ce::value(Rows::new(&z, 1, c), Rows::new(&p, 1, c)).unwrap();
@@ -482,29 +484,36 @@ fn confident_rows_keep_their_accuracy_wherever_their_maximum_falls() {
                     continue;
                 }
                 let (alpha, beta, temp) = (0.5, 0.5, 2.0);
-                let s = leading(&mut rng, temp);
-                let t = leading(&mut rng, temp);
-                let label = (j + 1) % c;
-                let mut g = vec![F::ZERO; c];
-                distill::value_and_grad(
-                    Rows::new(&s, 1, c),
-                    Rows::new(&t, 1, c),
-                    &[label],
-                    from(alpha),
-                    from(beta),
-                    from(temp),
-                    &mut g,
-                )
-                .unwrap();
-                let want =
-                    ref_distill_agreeing_grad(&widen(&s), &widen(&t), j, label, alpha, beta, temp);
-                let scale = want.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
-                for (k, (got, want)) in widen(&g).iter().zip(&want).enumerate() {
-                    assert!(
-                        (got - want).abs() <= 16.0 * eps * scale,
-                        "{}, C = {c}, maximum at {j}, class {k}: {got:e} vs {want:e}",
-                        std::any::type_name::<F>()
-                    );
+                // The teacher leads by one more, as in the test above, so
+                // that the gradient at the maximum, about the difference of
+                // the two rows' sums below it, is not itself a cancellation.
+                let s = leading(&mut rng, temp, lead);
+                let t = leading(&mut rng, temp, lead + 1.0);
+                // The label at the maximum (the largest component is then
+                // about C e^-lead, which the split alone gets right) and
+                // beside it.
+                for label in [j, (j + 1) % c] {
+                    let mut g = vec![F::ZERO; c];
+                    distill::value_and_grad(
+                        Rows::new(&s, 1, c),
+                        Rows::new(&t, 1, c),
+                        &[label],
+                        from(alpha),
+                        from(beta),
+                        from(temp),
+                        &mut g,
+                    )
+                    .unwrap();
+                    let (s, t) = (widen(&s), widen(&t));
+                    let want = ref_distill_agreeing_grad(&s, &t, j, label, alpha, beta, temp);
+                    let scale = want.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+                    for (k, (got, want)) in widen(&g).iter().zip(&want).enumerate() {
+                        assert!(
+                            (got - want).abs() <= 16.0 * eps * scale,
+                            "{}, C = {c}, maximum at {j}, label {label}, class {k}: {got:e} vs {want:e}",
+                            std::any::type_name::<F>()
+                        );
+                    }
                 }
             }
         }

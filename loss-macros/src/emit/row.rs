@@ -236,8 +236,9 @@ fn emit_pass(
     //
     // What the chunk may hold (see `Holds`); `in_body` says which elements
     // the body computes (the others are in scope already, see
-    // `MaxMasks::before_test`), and `with_effects` whether it also stashes,
-    // accumulates and writes.
+    // `MaxMasks::before_test`; a body that holds no maximum declares the
+    // tested masks again, as 0s), and `with_effects` whether it also
+    // stashes, accumulates and writes.
     let maxima = MaxMasks::of(g, pass, writes);
     let body = |chunk: Option<Chunk>,
                 holds: Holds,
@@ -276,7 +277,7 @@ fn emit_pass(
             if !in_body(e) || (load.is_none() && is_leaf(g, e)) {
                 continue;
             }
-            if lanes && !holds.maxima {
+            if lanes && !holds.maxima && load.is_none() {
                 // A select on a mask of the maxima is its other operand.
                 if let Op::Select(c, _, b) = g.op(e) {
                     if maxima.zero.contains(&c) {
@@ -404,7 +405,7 @@ fn emit_pass(
             };
             // A sum of masks of the maxima gains nothing where they are 0
             // (and its lanes, sums of 0s and 1s, are never -0).
-            if lanes && !holds.maxima && maxima.zero.contains(&x) {
+            if lanes && !holds.maxima && kind == Reduction::Sum && maxima.zero.contains(&x) {
                 continue;
             }
             let method = match kind {
@@ -663,68 +664,74 @@ impl Holds {
 /// same bits either way.
 ///
 /// Only in a pass that writes no gradient row, such as a pass of
-/// exponentials: there distillation at 1024×1000 took 0.96× the time
+/// exponentials: there distillation at 1024×1000 took 0.955× the time
 /// (KL 1.00×); in the gradient's pass, whose masks choose one form of the
 /// gradient, the test cost more than the selects it skips (distillation
 /// 1.02×; see docs/performance.md, "Chunks without a maximum").
 struct MaxMasks {
     /// The compares, tested before the rest of the chunk.
     tested: Vec<NodeId>,
-    /// The tested compares and the elements that read none of them,
-    /// computed before the test.
+    /// The elements computed before the test: the tested compares and
+    /// whatever reads none of them and chooses by no label.
     before_test: HashSet<NodeId>,
-    /// The masks that are 0 wherever the tested ones are.
+    /// The masks that are 0 in every lane of a chunk where every tested
+    /// mask is 0.
     zero: HashSet<NodeId>,
 }
 
 impl MaxMasks {
     fn of(g: &Graph, pass: &Pass, writes: &[(InputId, NodeId)]) -> MaxMasks {
-        let mut masks = MaxMasks {
+        let none = MaxMasks {
             tested: Vec::new(),
             before_test: HashSet::new(),
             zero: HashSet::new(),
         };
         if !writes.is_empty() {
-            return masks;
+            return none;
         }
         let loaded = |e: NodeId| pass.loads.iter().any(|&(n, _)| n == e);
-        masks.tested = pass
-            .elements
-            .iter()
-            .copied()
-            .filter(|&e| !loaded(e) && is_at_row_max(g, e))
-            .collect();
-        masks.zero = masks.tested.iter().copied().collect();
+        // One walk in dependency order. An element waits for the test (each
+        // version of the chunk computes it) if it reads a tested compare or
+        // an element that waits, or if it is a choice by a label (whose
+        // patch only a chunk that holds the label may run); everything else
+        // is computed once, before the test. A compare at the maxima that
+        // waits for nothing is tested.
+        let mut tested = Vec::new();
+        let mut after_test: HashSet<NodeId> = HashSet::new();
         for &e in &pass.elements {
-            if let Op::Binary(Binary::Mul, a, b) = g.op(e) {
-                let zero_times_mask =
-                    |x: NodeId, m: NodeId| masks.zero.contains(&x) && is_mask(g, m);
+            let waits = chosen_by_label(g, pass, e).is_some()
+                || g.op(e)
+                    .operands()
+                    .any(|a| tested.contains(&a) || after_test.contains(&a));
+            if waits {
+                after_test.insert(e);
+            } else if !loaded(e) && is_at_row_max(g, e) {
+                tested.push(e);
+            }
+        }
+        if tested.is_empty() {
+            return none;
+        }
+        let mut zero: HashSet<NodeId> = tested.iter().copied().collect();
+        for &e in &pass.elements {
+            if let (Op::Binary(Binary::Mul, a, b), false) = (g.op(e), loaded(e)) {
+                let zero_times_mask = |x: NodeId, m: NodeId| zero.contains(&x) && is_mask(g, m);
                 if zero_times_mask(a, b) || zero_times_mask(b, a) {
-                    masks.zero.insert(e);
+                    zero.insert(e);
                 }
             }
         }
-        // Everything the masks do not change is computed before the test,
-        // once for both versions of the chunk: the pass's elements that read
-        // no tested mask, directly or not (its elements are in dependency
-        // order).
-        let mut after_masks: HashSet<NodeId> = HashSet::new();
-        for &e in &pass.elements {
-            let reads_a_mask = g
-                .op(e)
-                .operands()
-                .any(|a| masks.tested.contains(&a) || after_masks.contains(&a));
-            if !masks.tested.contains(&e) && reads_a_mask {
-                after_masks.insert(e);
-            }
-        }
-        masks.before_test = pass
+        let before_test = pass
             .elements
             .iter()
             .copied()
-            .filter(|e| !after_masks.contains(e))
+            .filter(|e| !after_test.contains(e))
             .collect();
-        masks
+        MaxMasks {
+            tested,
+            before_test,
+            zero,
+        }
     }
 }
 
@@ -1000,6 +1007,48 @@ mod tests {
         // The input's chunk as it is, the shift repeated.
         let call = quote!((__z_row, &__b, #in_range));
         assert!(second.contains(&call.to_string()), "{second}");
+    }
+
+    /// A pass of exponentials split at the row's maxima tests each chunk
+    /// for a maximum and, where it holds none, sums the exponentials with no
+    /// select on the compare: the select is in the chunks that hold one
+    /// (two widths) and in the tail, not in the plain versions.
+    #[test]
+    fn chunks_without_a_maximum_skip_the_split() {
+        let (idents, g, roots) = lse_and_sum();
+        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let exps = plan.passes().nth(1).expect("a pass of exponentials");
+        let masks = MaxMasks::of(&g, exps, &[]);
+        assert_eq!(masks.tested.len(), 1);
+        let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
+            .unwrap()
+            .to_string();
+        let test = format!("any_set (& __e{})", masks.tested[0].0);
+        assert_eq!(code.matches(&test).count(), 2, "{code}");
+        assert_eq!(code.matches("select (").count(), 3, "{code}");
+    }
+
+    /// A pass that chooses by a label and has no maximum to test computes
+    /// nothing before its chunk's test: the label's lane is patched only in
+    /// the chunk that holds it.
+    #[test]
+    fn a_labels_patch_comes_after_the_chunks_test() {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let at_label = g.intern(Op::Index(z, InputId(1)));
+        let ce = g.intern(Op::Binary(Binary::Sub, lse, at_label));
+        let (g, roots) = crate::rewrite::expand(&g, &[ce]);
+        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let exps = plan.passes().nth(1).expect("a pass of exponentials");
+        assert!(MaxMasks::of(&g, exps, &[]).tested.is_empty());
+        let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
+            .unwrap()
+            .to_string();
+        let test = code.find("__y_i . wrapping_sub (__j)").expect(&code);
+        let patch = code.find("if __y_i >= __j").expect(&code);
+        assert!(test < patch, "{code}");
     }
 
     /// The row kernel's passes for the scalar outputs `roots` of `g`, as
