@@ -235,10 +235,11 @@ fn emit_pass(
     // reliably.
     //
     // What the chunk may hold (see `Holds`); `in_body` says which elements
-    // the body computes (the others are in scope already, see
-    // `MaxMasks::before_test`; a body that holds no maximum declares the
-    // tested masks again, as 0s), and `with_effects` whether it also
-    // stashes, accumulates and writes.
+    // the body computes (in a chunk's two versions, the others were
+    // computed before its test, see `MaxMasks::before_test`; a version that
+    // holds no maximum declares every mask of `MaxMasks::zero` as 0s, the
+    // tested ones again), and `with_effects` whether it also stashes,
+    // accumulates and writes.
     let maxima = MaxMasks::of(g, pass, writes);
     let body = |chunk: Option<Chunk>,
                 holds: Holds,
@@ -535,9 +536,12 @@ fn emit_pass(
     // 1.5x slower again.)
     //
     // The same for a row's maxima (see `MaxMasks`): the masks that find them
-    // are computed first, and only a chunk that holds a maximum computes
-    // what is chosen or summed by them.
-    let labels = pass_labels(g, pass, idents);
+    // are computed first, with everything that does not read them, and only
+    // a chunk that holds a maximum computes what is chosen or summed by
+    // them. A choice by a label among what comes first is patched there,
+    // under its own test of the label, in every chunk (see `MaxMasks::of`);
+    // the chunk's test then needs only the labels chosen by after it.
+    let labels = pass_labels(g, pass, idents, |e| !maxima.before_test.contains(&e));
     let everything = |_: NodeId| true;
     let chunk_body = |chunk: Chunk| -> Result<TokenStream> {
         if labels.is_empty() && maxima.tested.is_empty() {
@@ -664,7 +668,7 @@ impl Holds {
 /// same bits either way.
 ///
 /// Only in a pass that writes no gradient row, such as a pass of
-/// exponentials: there distillation at 1024×1000 took 0.955–0.965× the time
+/// exponentials: there distillation at 1024×1000 took 0.94–0.965× the time
 /// (KL 1.00×); in the gradient's pass, whose masks choose one form of the
 /// gradient, the test cost more than the selects it skips (distillation
 /// 1.02×; see docs/performance.md, "Chunks without a maximum").
@@ -672,7 +676,8 @@ struct MaxMasks {
     /// The compares, tested before the rest of the chunk.
     tested: Vec<NodeId>,
     /// The elements computed before the test: the tested compares and
-    /// whatever reads none of them.
+    /// whatever reads none of them, directly or not; empty where nothing is
+    /// tested.
     before_test: HashSet<NodeId>,
     /// The masks that are 0 in every lane of a chunk where every tested
     /// mask is 0.
@@ -694,12 +699,12 @@ impl MaxMasks {
         // version of the chunk computes it) if it reads a tested compare or
         // an element that waits; everything else is computed once, before
         // the test. A compare at the maxima that waits for nothing is
-        // tested. (A choice by a label is then patched before the test, in
-        // every chunk: distillation took 0.99× the time of its choice
-        // computed in each version of the chunk. A pass with no compare to
-        // test patches only the chunk that holds the label, see
-        // `emit_pass`: there, patched in every chunk, cross-entropy took
-        // 1.03× the time.)
+        // tested. (A choice by a label that reads no tested compare is then
+        // patched before the test, in every chunk: distillation took 0.99×
+        // the time of its choice computed in each version of the chunk. A
+        // pass with no compare to test computes nothing before its chunk's
+        // test and patches only the chunk that holds the label: computing
+        // everything first there took cross-entropy 1.03× the time.)
         let mut tested = Vec::new();
         let mut after_test: HashSet<NodeId> = HashSet::new();
         for &e in &pass.elements {
@@ -889,10 +894,15 @@ pub(super) fn is_leaf(g: &Graph, n: NodeId) -> bool {
     )
 }
 
-/// The labels by which `pass` chooses elements, each once.
-fn pass_labels(g: &Graph, pass: &Pass, idents: &[Ident]) -> Vec<Ident> {
+/// The labels by which `pass` chooses the elements `among` picks, each once.
+fn pass_labels(
+    g: &Graph,
+    pass: &Pass,
+    idents: &[Ident],
+    among: impl Fn(NodeId) -> bool,
+) -> Vec<Ident> {
     let mut labels: Vec<InputId> = Vec::new();
-    for &e in &pass.elements {
+    for &e in pass.elements.iter().filter(|&&e| among(e)) {
         if let Some(y) = chosen_by_label(g, pass, e) {
             if !labels.contains(&y) {
                 labels.push(y);
@@ -1013,10 +1023,26 @@ mod tests {
         assert!(second.contains(&call.to_string()), "{second}");
     }
 
+    /// The versions of a chunk after its test for a maximum: the text from
+    /// each test (`any_set`, or a label's `wrapping_sub`) to its `else`, and
+    /// from there to the chunk's end.
+    fn versions(code: &str, test: &str) -> Vec<(String, String)> {
+        code.match_indices(test)
+            .map(|(at, _)| {
+                let otherwise = at + code[at..].find("} else {").expect(code);
+                let end = otherwise + code[otherwise..].find("__j +=").expect(code);
+                (
+                    code[at..otherwise].to_string(),
+                    code[otherwise..end].to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// A pass of exponentials split at the row's maxima tests each chunk
-    /// for a maximum and, where it holds none, sums the exponentials with no
-    /// select on the compare: the select is in the chunks that hold one
-    /// (two widths) and in the tail, not in the plain versions.
+    /// for a maximum and, where it holds none, sums the exponentials with
+    /// no select on the compare and no count of the maxima; the version
+    /// for a chunk that holds one has both.
     #[test]
     fn chunks_without_a_maximum_skip_the_split() {
         let (idents, g, roots) = lse_and_sum();
@@ -1024,17 +1050,34 @@ mod tests {
         let exps = plan.passes().nth(1).expect("a pass of exponentials");
         let masks = MaxMasks::of(&g, exps, &[]);
         assert_eq!(masks.tested.len(), 1);
+        let count = exps
+            .reductions
+            .iter()
+            .find(|&&r| g.op(r) == Op::Reduce(Reduction::Sum, masks.tested[0]))
+            .expect("the count of the maxima");
+        let count = format!("__acc{} . add", count.0);
         let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
             .unwrap()
             .to_string();
         let test = format!("any_set (& __e{})", masks.tested[0].0);
-        assert_eq!(code.matches(&test).count(), 2, "{code}");
-        assert_eq!(code.matches("select (").count(), 3, "{code}");
+        let versions = versions(&code, &test);
+        // The chunks of two `LANES` and of one.
+        assert_eq!(versions.len(), 2, "{code}");
+        for (holds, plain) in versions {
+            assert!(
+                holds.contains("select (") && holds.contains(&count),
+                "{holds}"
+            );
+            assert!(
+                !plain.contains("select (") && !plain.contains(&count),
+                "{plain}"
+            );
+        }
     }
 
     /// A pass that chooses by a label and has no maximum to test computes
-    /// nothing before its chunk's test: the label's lane is patched only in
-    /// the chunk that holds it.
+    /// nothing before its chunk's test, and patches the label's lane only
+    /// in the version for the chunk that holds the label.
     #[test]
     fn a_labels_patch_comes_after_the_chunks_test() {
         let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
@@ -1050,9 +1093,52 @@ mod tests {
         let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
             .unwrap()
             .to_string();
-        let test = code.find("__y_i . wrapping_sub (__j)").expect(&code);
-        let patch = code.find("if __y_i >= __j").expect(&code);
-        assert!(test < patch, "{code}");
+        let test = "__y_i . wrapping_sub (__j)";
+        let first = code.find(test).expect(&code);
+        assert!(!code[..first].contains("__e"), "{code}");
+        let patch = "if __y_i >= __j";
+        let versions = versions(&code, test);
+        assert_eq!(versions.len(), 2, "{code}");
+        for (holds, plain) in versions {
+            assert!(
+                holds.contains(patch) && !plain.contains(patch),
+                "{holds}\n{plain}"
+            );
+        }
+    }
+
+    /// Where a pass has both a maximum to test and a choice by a label that
+    /// reads no compare (a distillation's cross-entropy beside its
+    /// divergence), the choice is made, and patched under its own test of
+    /// the label, before the chunk's test, which then tests the maxima
+    /// alone.
+    #[test]
+    fn a_label_beside_a_maximum_is_patched_before_the_test() {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        // `t` is a scalar: the second row is `z t`, as a distillation's
+        // `z / T`.
+        let t = g.intern(Op::Input(InputId(2)));
+        let lse_z = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let at_label = g.intern(Op::Index(z, InputId(1)));
+        let ce = g.intern(Op::Binary(Binary::Sub, lse_z, at_label));
+        let scaled = g.intern(Op::Binary(Binary::Mul, z, t));
+        let lse_scaled = g.intern(Op::Reduce(Reduction::LogSumExp, scaled));
+        let both = g.intern(Op::Binary(Binary::Add, ce, lse_scaled));
+        let (g, roots) = crate::rewrite::expand(&g, &[both]);
+        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let exps = plan.passes().nth(1).expect("a pass of exponentials");
+        let masks = MaxMasks::of(&g, exps, &[]);
+        assert_eq!(masks.tested.len(), 1);
+        let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
+            .unwrap()
+            .to_string();
+        let test = format!("any_set (& __e{})", masks.tested[0].0);
+        let first_test = code.find(&test).expect(&code);
+        let first_patch = code.find("if __y_i >= __j").expect(&code);
+        assert!(first_patch < first_test, "{code}");
+        assert!(!code.contains("__y_i . wrapping_sub (__j)"), "{code}");
     }
 
     /// The row kernel's passes for the scalar outputs `roots` of `g`, as
