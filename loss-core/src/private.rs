@@ -898,6 +898,16 @@ fn all_within<F: Float, const N: usize>(x: &[F; N], (lo, hi): (F, F)) -> bool {
     within
 }
 
+/// `true` if any lane of the mask `m` (0s and 1s) is set, without an early
+/// exit (as `all_within`), so that a chunk's test is one compare of its
+/// lanes, not one branch per lane.
+#[inline(always)]
+pub fn any_set<F: Float, const N: usize>(m: &[F; N]) -> bool {
+    let mut any = false;
+    each_lane::<N>(|l| any |= m[l] != F::ZERO);
+    any
+}
+
 /// Calls `f` with each lane index below `N`, in order, as a loop whose test
 /// is at its end. LLVM has no loop to rotate then, which matters to the
 /// time a crate takes to build: its loop rotation costs in proportion to the
@@ -980,18 +990,6 @@ pub fn select<F: Float>(cond: F, a: F, b: F) -> F {
     } else {
         b
     }
-}
-
-/// `true` if any lane of the mask `m` (0s and 1s) is set. Without an early
-/// exit, so that a chunk's test is one compare of its lanes, not one branch
-/// per lane.
-#[inline(always)]
-pub fn any_set<F: Float, const N: usize>(m: &[F; N]) -> bool {
-    let mut any = false;
-    for &lane in m {
-        any |= lane != F::ZERO;
-    }
-    any
 }
 
 /// 1 where `j == y`, else 0.

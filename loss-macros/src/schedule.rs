@@ -94,6 +94,15 @@ impl Pass {
             loads: vec![],
         }
     }
+
+    /// Where this pass reads element `e` back from, if an earlier pass
+    /// stashed it.
+    pub fn load_of(&self, e: NodeId) -> Option<Slot> {
+        self.loads
+            .iter()
+            .find(|&&(n, _)| n == e)
+            .map(|&(_, slot)| slot)
+    }
 }
 
 impl Schedule {

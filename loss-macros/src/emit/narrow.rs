@@ -403,7 +403,7 @@ fn elements_and_stashes(
     };
     for &e in &pass.elements {
         let id = format_ident!("__e{}", e.0);
-        let load = pass.loads.iter().find(|&&(n, _)| n == e);
+        let load = pass.load_of(e);
         if load.is_none() && is_leaf(g, e) {
             continue;
         }
@@ -445,7 +445,7 @@ fn elements_and_stashes(
             continue;
         }
         let x = match load {
-            Some(&(_, slot)) => {
+            Some(slot) => {
                 let buffer = slot_columns_ident(slot, idents);
                 quote!(#buffer #in_slot)
             }

@@ -234,7 +234,7 @@ fn emit_pass(
     // computed by a short loop of its own: the form LLVM vectorises
     // reliably.
     //
-    // What the chunk may hold (see `Holds`); `in_body` says which elements
+    // Which version of the chunk's statements (see `Version`); `in_body` says which elements
     // the body computes (in a chunk's two versions, the others were
     // computed before its test, see `MaxMasks::before_test`; a version that
     // holds no maximum declares every mask of `MaxMasks::zero` as 0s, the
@@ -242,7 +242,7 @@ fn emit_pass(
     // accumulates and writes.
     let maxima = MaxMasks::of(g, pass, writes);
     let body = |chunk: Option<Chunk>,
-                holds: Holds,
+                version: Version,
                 in_body: &dyn Fn(NodeId) -> bool,
                 with_effects: bool|
      -> Result<TokenStream> {
@@ -265,8 +265,8 @@ fn emit_pass(
         let mut stmts = Vec::new();
         for &e in &pass.elements {
             let id = format_ident!("__e{}", e.0);
-            let load = pass.loads.iter().find(|&&(n, _)| n == e);
-            if lanes && !holds.maxima && maxima.zero.contains(&e) {
+            let load = pass.load_of(e);
+            if lanes && version == Version::Plain && maxima.zero.contains(&e) {
                 // A chunk without a row's maximum: its masks of the maxima
                 // are 0 (also the tested ones, computed already, whose
                 // lanes LLVM cannot know from the test).
@@ -278,7 +278,7 @@ fn emit_pass(
             if !in_body(e) || (load.is_none() && is_leaf(g, e)) {
                 continue;
             }
-            if lanes && !holds.maxima && load.is_none() {
+            if lanes && version == Version::Plain && load.is_none() {
                 // A select on a mask of the maxima is its other operand.
                 if let Op::Select(c, _, b) = g.op(e) {
                     if maxima.zero.contains(&c) {
@@ -293,7 +293,7 @@ fn emit_pass(
                 }
             }
             let x = match load {
-                Some(&(_, slot)) => {
+                Some(slot) => {
                     let row = slot_row_ident(slot, idents);
                     quote!(#row[#j])
                 }
@@ -322,7 +322,7 @@ fn emit_pass(
                         let mut #id: [F; #width] = [<F as ::loss_core::Float>::ZERO; #width];
                         #fill
                     });
-                    if holds.labels {
+                    if version == Version::Full {
                         stmts.push(quote! {
                             if #label >= __j && #label - __j < #width {
                                 let __l = #label - __j;
@@ -406,7 +406,11 @@ fn emit_pass(
             };
             // A sum of masks of the maxima gains nothing where they are 0
             // (and its lanes, sums of 0s and 1s, are never -0).
-            if lanes && !holds.maxima && kind == Reduction::Sum && maxima.zero.contains(&x) {
+            if lanes
+                && version == Version::Plain
+                && kind == Reduction::Sum
+                && maxima.zero.contains(&x)
+            {
                 continue;
             }
             let method = match kind {
@@ -545,14 +549,14 @@ fn emit_pass(
     let everything = |_: NodeId| true;
     let chunk_body = |chunk: Chunk| -> Result<TokenStream> {
         if labels.is_empty() && maxima.tested.is_empty() {
-            return body(Some(chunk), Holds::ANY, &everything, true);
+            return body(Some(chunk), Version::Full, &everything, true);
         }
         let width = chunk.width();
         let before_test = |e: NodeId| maxima.before_test.contains(&e);
         let after_test = |e: NodeId| !maxima.before_test.contains(&e);
-        let first = body(Some(chunk), Holds::ANY, &before_test, false)?;
-        let plain = body(Some(chunk), Holds::NOTHING, &after_test, true)?;
-        let full = body(Some(chunk), Holds::ANY, &after_test, true)?;
+        let first = body(Some(chunk), Version::Full, &before_test, false)?;
+        let plain = body(Some(chunk), Version::Plain, &after_test, true)?;
+        let full = body(Some(chunk), Version::Full, &after_test, true)?;
         let label_tests = labels
             .iter()
             .map(|label| quote!(#label.wrapping_sub(__j) < #width));
@@ -616,7 +620,7 @@ fn emit_pass(
             #single
         }
     };
-    let tail = body(None, Holds::ANY, &everything, true)?;
+    let tail = body(None, Version::Full, &everything, true)?;
     // The tail adds to lane 0 alone; without the barrier LLVM would split the
     // accumulators of the blocked loop into lanes to suit it.
     barriers.extend(pass.reductions.iter().map(|r| {
@@ -638,25 +642,17 @@ fn emit_pass(
     })
 }
 
-/// What a chunk of a pass may hold, for the statements that only matter
-/// where it does.
-#[derive(Clone, Copy)]
-struct Holds {
-    /// A label of the pass: the choices by it are patched at its lane.
-    labels: bool,
-    /// A maximum of a row: the masks of `MaxMasks::zero` may be set.
-    maxima: bool,
-}
-
-impl Holds {
-    const ANY: Holds = Holds {
-        labels: true,
-        maxima: true,
-    };
-    const NOTHING: Holds = Holds {
-        labels: false,
-        maxima: false,
-    };
+/// Which of a chunk's two versions a body is, where the pass chooses by a
+/// label or splits at a row's maxima.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Version {
+    /// Every statement: for a chunk that may hold a label of the pass (its
+    /// choices patched at the label's lane) or a row's maximum, and for the
+    /// tail.
+    Full,
+    /// For a chunk that holds neither: no patch, and the masks of
+    /// `MaxMasks::zero` taken as 0.
+    Plain,
 }
 
 /// The masks of a pass that are set only at a row's maxima (`x ==
@@ -694,7 +690,7 @@ impl MaxMasks {
         if !writes.is_empty() {
             return none;
         }
-        let loaded = |e: NodeId| pass.loads.iter().any(|&(n, _)| n == e);
+        let loaded = |e: NodeId| pass.load_of(e).is_some();
         // One walk in dependency order. An element waits for the test (each
         // version of the chunk computes it) if it reads a tested compare or
         // an element that waits; everything else is computed once, before
@@ -834,7 +830,7 @@ fn slot_row_ident(slot: Slot, idents: &[Ident]) -> Ident {
 /// The label by which element `e` of `pass` is chosen (`onehot(y)` itself,
 /// or a select on it), unless the pass loads `e` from a stash.
 fn chosen_by_label(g: &Graph, pass: &Pass, e: NodeId) -> Option<InputId> {
-    if pass.loads.iter().any(|&(n, _)| n == e) {
+    if pass.load_of(e).is_some() {
         return None;
     }
     match g.op(e) {
@@ -1023,6 +1019,25 @@ mod tests {
         assert!(second.contains(&call.to_string()), "{second}");
     }
 
+    /// The masks to test of the pass of exponentials (the second pass) of
+    /// `root`, a scalar of `g` after the expansion, and that pass as text.
+    fn pass_of_exponentials(g: &Graph, root: NodeId, idents: &[Ident]) -> (MaxMasks, String) {
+        let plan = schedule(g, &[Output::Scalar(root)], 0);
+        let exps = plan.passes().nth(1).expect("a pass of exponentials");
+        let code = emit_pass(g, exps, &[], idents, true, &quote!())
+            .unwrap()
+            .to_string();
+        (MaxMasks::of(g, exps, &[]), code)
+    }
+
+    /// `logsumexp(z) - z[y]`, the cross-entropy of `sample_graph`'s `z` and
+    /// label `y`, before the expansion.
+    fn label_cross_entropy(g: &mut Graph, z: NodeId) -> NodeId {
+        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
+        let at_label = g.intern(Op::Index(z, InputId(1)));
+        g.intern(Op::Binary(Binary::Sub, lse, at_label))
+    }
+
     /// The versions of a chunk after its test for a maximum: the text from
     /// each test (`any_set`, or a label's `wrapping_sub`) to its `else`, and
     /// from there to the chunk's end.
@@ -1045,29 +1060,18 @@ mod tests {
     /// for a chunk that holds one has both.
     #[test]
     fn chunks_without_a_maximum_skip_the_split() {
-        let (idents, g, roots) = lse_and_sum();
-        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
-        let exps = plan.passes().nth(1).expect("a pass of exponentials");
-        let masks = MaxMasks::of(&g, exps, &[]);
+        let (idents, mut g, roots) = lse_and_sum();
+        let (masks, code) = pass_of_exponentials(&g, roots[0], &idents);
         assert_eq!(masks.tested.len(), 1);
-        let count = exps
-            .reductions
-            .iter()
-            .find(|&&r| g.op(r) == Op::Reduce(Reduction::Sum, masks.tested[0]))
-            .expect("the count of the maxima");
+        // The node exists already: the count of the maxima.
+        let count = g.intern(Op::Reduce(Reduction::Sum, masks.tested[0]));
         let count = format!("__acc{} . add", count.0);
-        let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
-            .unwrap()
-            .to_string();
         let test = format!("any_set (& __e{})", masks.tested[0].0);
         let versions = versions(&code, &test);
         // The chunks of two `LANES` and of one.
         assert_eq!(versions.len(), 2, "{code}");
-        for (holds, plain) in versions {
-            assert!(
-                holds.contains("select (") && holds.contains(&count),
-                "{holds}"
-            );
+        for (full, plain) in versions {
+            assert!(full.contains("select (") && full.contains(&count), "{full}");
             assert!(
                 !plain.contains("select (") && !plain.contains(&count),
                 "{plain}"
@@ -1083,26 +1087,20 @@ mod tests {
         let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
         let mut g = crate::ir::tests::sample_graph();
         let z = g.intern(Op::Input(InputId(0)));
-        let lse = g.intern(Op::Reduce(Reduction::LogSumExp, z));
-        let at_label = g.intern(Op::Index(z, InputId(1)));
-        let ce = g.intern(Op::Binary(Binary::Sub, lse, at_label));
+        let ce = label_cross_entropy(&mut g, z);
         let (g, roots) = crate::rewrite::expand(&g, &[ce]);
-        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
-        let exps = plan.passes().nth(1).expect("a pass of exponentials");
-        assert!(MaxMasks::of(&g, exps, &[]).tested.is_empty());
-        let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
-            .unwrap()
-            .to_string();
+        let (masks, code) = pass_of_exponentials(&g, roots[0], &idents);
+        assert!(masks.tested.is_empty());
         let test = "__y_i . wrapping_sub (__j)";
         let first = code.find(test).expect(&code);
         assert!(!code[..first].contains("__e"), "{code}");
         let patch = "if __y_i >= __j";
         let versions = versions(&code, test);
         assert_eq!(versions.len(), 2, "{code}");
-        for (holds, plain) in versions {
+        for (full, plain) in versions {
             assert!(
-                holds.contains(patch) && !plain.contains(patch),
-                "{holds}\n{plain}"
+                full.contains(patch) && !plain.contains(patch),
+                "{full}\n{plain}"
             );
         }
     }
@@ -1120,20 +1118,13 @@ mod tests {
         // `t` is a scalar: the second row is `z t`, as a distillation's
         // `z / T`.
         let t = g.intern(Op::Input(InputId(2)));
-        let lse_z = g.intern(Op::Reduce(Reduction::LogSumExp, z));
-        let at_label = g.intern(Op::Index(z, InputId(1)));
-        let ce = g.intern(Op::Binary(Binary::Sub, lse_z, at_label));
+        let ce = label_cross_entropy(&mut g, z);
         let scaled = g.intern(Op::Binary(Binary::Mul, z, t));
         let lse_scaled = g.intern(Op::Reduce(Reduction::LogSumExp, scaled));
         let both = g.intern(Op::Binary(Binary::Add, ce, lse_scaled));
         let (g, roots) = crate::rewrite::expand(&g, &[both]);
-        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
-        let exps = plan.passes().nth(1).expect("a pass of exponentials");
-        let masks = MaxMasks::of(&g, exps, &[]);
+        let (masks, code) = pass_of_exponentials(&g, roots[0], &idents);
         assert_eq!(masks.tested.len(), 1);
-        let code = emit_pass(&g, exps, &[], &idents, true, &quote!())
-            .unwrap()
-            .to_string();
         let test = format!("any_set (& __e{})", masks.tested[0].0);
         let first_test = code.find(&test).expect(&code);
         let first_patch = code.find("if __y_i >= __j").expect(&code);
