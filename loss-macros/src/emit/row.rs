@@ -456,6 +456,10 @@ fn emit_pass(
                     ));
                     continue;
                 }
+                if kind == Reduction::Sum && whole_before_sum(g, pass, x, writes, &maxima) {
+                    let terms = format_ident!("__e{}", x.0);
+                    stmts.push(quote!(let #terms = ::core::hint::black_box(#terms);));
+                }
                 stmts.push(lane_loop(
                     &quote!(#rt::LANES),
                     quote! {
@@ -804,6 +808,38 @@ pub(super) fn lanes_function(
     })
 }
 
+/// Whether a double chunk's terms `x` of a sum pass through an optimisation
+/// barrier before their two halves are added (the order of two chunks of
+/// `LANES`). Without it LLVM's SLP vectoriser computes what leads to the
+/// sum in halves of `LANES` too, with twice the instructions (and a shuffle
+/// to join the halves where an exp takes the whole chunk): at 1024×1000
+/// distillation took 1.07× and KL 1.08× the time (docs/performance.md,
+/// "Sums of whole chunks"). Not where the barrier costs more than it saves:
+/// a term chosen by a label goes through memory already (for the label's
+/// patch), and in a pass that writes no gradient, a term that is an input's
+/// chunk or its copy (`select(mask, 0, p)` in a chunk without a maximum)
+/// has nothing before it to split (cross-entropy took 1.03–1.04×, KL
+/// 1.05× the time with those barriers too).
+fn whole_before_sum(
+    g: &Graph,
+    pass: &Pass,
+    x: NodeId,
+    writes: &[(InputId, NodeId)],
+    maxima: &MaxMasks,
+) -> bool {
+    if is_leaf(g, x) {
+        return false;
+    }
+    if !writes.is_empty() {
+        return true;
+    }
+    let copied = match g.op(x) {
+        Op::Select(c, _, b) if maxima.zero.contains(&c) => b,
+        _ => x,
+    };
+    chosen_by_label(g, pass, x).is_none() && !is_leaf(g, copied)
+}
+
 fn in_range_ident(max: NodeId) -> Ident {
     format_ident!("__in_range{}", max.0)
 }
@@ -1103,6 +1139,45 @@ mod tests {
                 "{full}\n{plain}"
             );
         }
+    }
+
+    /// The barriers of a pass's double chunks before their sums (see
+    /// `whole_before_sum`): the nodes whose arrays pass through one.
+    fn barriers(code: &str) -> Vec<NodeId> {
+        let statement = "= :: core :: hint :: black_box (__e";
+        code.match_indices(statement)
+            .map(|(at, _)| {
+                let rest = &code[at + statement.len()..];
+                let digits = rest.find(')').expect(code);
+                NodeId(rest[..digits].trim().parse().expect(code))
+            })
+            .collect()
+    }
+
+    /// In a pass of exponentials, the sum of the exponentials below the
+    /// maximum (a node of the chunk) takes its double chunk whole before
+    /// the halves are added; a leaf's chunk and a term chosen by a label
+    /// (which the patch sends through memory already) do not.
+    #[test]
+    fn sums_of_double_chunks_take_their_terms_whole() {
+        let (idents, g, roots) = lse_and_sum();
+        let (_, code) = pass_of_exponentials(&g, roots[0], &idents);
+        let whole = barriers(&code);
+        // The exponentials below the maximum in the full version and the
+        // plain one of the double chunk (and the count of the maxima, in
+        // the full version alone).
+        let exps = whole.first().copied().expect(&code);
+        assert!(matches!(g.op(exps), Op::Select(..)), "{code}");
+        assert_eq!(whole.iter().filter(|&&n| n == exps).count(), 2, "{code}");
+        assert!(whole.iter().all(|&n| !is_leaf(&g, n)), "{code}");
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        let z = g.intern(Op::Input(InputId(0)));
+        let ce = label_cross_entropy(&mut g, z);
+        let (g, roots) = crate::rewrite::expand(&g, &[ce]);
+        let (_, code) = pass_of_exponentials(&g, roots[0], &idents);
+        assert!(code.contains("__acc"), "{code}");
+        assert!(barriers(&code).is_empty(), "{code}");
     }
 
     /// Where a pass has both a maximum to test and a choice by a label that
