@@ -960,6 +960,34 @@ pub fn exps_in_range<F: Float>(maximum: F, minimum: F) -> bool {
     maximum.is_finite() && minimum - maximum >= lo
 }
 
+/// The maximum and the minimum of `x * h` over a row (NaN ignored, as
+/// `Lanes::max` and `Lanes::min` ignore it), from `maximum` and `minimum`,
+/// those of the row's `x`: rounding is monotonic, so for a positive finite
+/// `h` they are `maximum * h` and `minimum * h`, the same numbers as the
+/// products' own extremes (a zero's sign aside), and for a negative one the
+/// two swap. This spares a max pass the products and their extremes: a
+/// distillation's `z / T` and `t / T`.
+///
+/// For a zero, infinite or NaN `h` the two may differ from the products'
+/// extremes, but not in what a log-sum-exp takes from them: its shift,
+/// `finite_or_zero` of the maximum, is 0 either way, and
+/// [`exps_in_range`] holds only where every product is finite, which it
+/// is then (all ±0 for a zero `h`; an infinite or NaN `h` never passes).
+///
+/// ```
+/// use loss_core::__private::scaled_extremes;
+/// assert_eq!(scaled_extremes(3.0f32, -1.5, 0.5), (1.5, -0.75));
+/// assert_eq!(scaled_extremes(3.0f32, -1.5, -2.0), (3.0, -6.0));
+/// ```
+#[inline(always)]
+pub fn scaled_extremes<F: Float>(maximum: F, minimum: F, h: F) -> (F, F) {
+    if h < F::ZERO {
+        (minimum * h, maximum * h)
+    } else {
+        (maximum * h, minimum * h)
+    }
+}
+
 /// `x ln y`, 0 where `x == 0` and `y` is not NaN (as [`Real::xlogy`]), with
 /// the `ln` of flavour `M`.
 // The `ln` is evaluated first and the result chosen by a select: written as

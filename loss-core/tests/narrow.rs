@@ -223,3 +223,92 @@ fn the_gradient_of_shared_weights_is_the_same_in_every_kernel() {
         );
     }
 }
+
+loss_core::loss! {
+    /// A distillation: the shifts of `z / temp` and `t / temp`, which the
+    /// row kernel takes from the extremes of `z` and `t`
+    /// (`__private::scaled_extremes`) and the narrow kernel from the
+    /// products.
+    pub fn distillation(
+        #[grad] z: Vector<C>,
+        t: Vector<C>,
+        y: Class<C>,
+        temp: Scalar,
+    ) {
+        0.25 * cross_entropy(z, y)
+            + temp.powi(2) * kl_div(softmax(t / temp), softmax(z / temp))
+    }
+}
+
+/// A shift of `z / T` taken from the extremes of `z` (the row kernel) is
+/// the same as one taken from the products (the narrow kernel): the same
+/// bits for temperatures that scale by a positive or a negative number, by
+/// 0, infinity or NaN (where the row kernel reads the row again), and by
+/// numbers that take the products to overflow or below the normal range.
+#[test]
+fn a_scaled_rows_shift_is_the_same_in_every_kernel() {
+    let mut rng = Rng::new(23);
+    let temps = [
+        4.0,
+        0.5,
+        -3.0,
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        1e-30,
+        1e30,
+    ];
+    for (n, c) in [(20, 10), (9, 33), (33, 40)] {
+        let z = rng.vec(n * c, -6.0, 6.0);
+        let t = rng.vec(n * c, -6.0, 6.0);
+        let y: Vec<u32> = rng.labels(n, c).into_iter().map(|l| l as u32).collect();
+        for temp in temps {
+            let f32s = |xs: &[f64]| xs.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+            let (z32, t32) = (f32s(&z), f32s(&t));
+            let run32 = || {
+                let mut dz = vec![f32::NAN; n * c];
+                let v = distillation::value_and_grad(
+                    Rows::new(&z32, n, c),
+                    Rows::new(&t32, n, c),
+                    &y,
+                    temp as f32,
+                    &mut dz[..],
+                )
+                .unwrap();
+                let mut all = vec![v as f64];
+                all.extend(dz.iter().map(|&d| d as f64));
+                all
+            };
+            let run64 = || {
+                let mut dz = vec![f64::NAN; n * c];
+                let v = distillation::value_and_grad(
+                    Rows::new(&z, n, c),
+                    Rows::new(&t, n, c),
+                    &y,
+                    temp,
+                    &mut dz[..],
+                )
+                .unwrap();
+                let mut all = vec![v];
+                all.extend(dz);
+                all
+            };
+            for (name, run) in [("f32", &run32 as &dyn Fn() -> Vec<f64>), ("f64", &run64)] {
+                simd::set_rows_in_lanes(true);
+                let narrow = run();
+                simd::set_rows_in_lanes(false);
+                let rows = run();
+                simd::set_rows_in_lanes(true);
+                for (k, (a, b)) in narrow.iter().zip(&rows).enumerate() {
+                    assert!(
+                        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                        "{name} {n}x{c}, T = {temp:e}, entry {k} (0 is the value): \
+                         {a:e} narrow, {b:e} by rows"
+                    );
+                }
+            }
+        }
+    }
+}

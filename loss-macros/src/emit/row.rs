@@ -9,7 +9,7 @@ use quote::{format_ident, quote, ToTokens};
 
 use super::{
     block_ident, dim_ident, element_ref, fast_expr, grad_ident, grad_row_ident, internal,
-    label_ident, row_ident, rt, Elem, Program, Result, Site,
+    label_ident, row_ident, rt, scalar_ref, Elem, Program, Result, Site,
 };
 use crate::ir::{Binary, Graph, InputId, InputKind, NodeId, Op, Reduction, Shape, Unary};
 use crate::schedule::{Pass, Schedule, Slot, Step};
@@ -196,6 +196,21 @@ fn emit_pass(
         let Op::Reduce(kind, _) = g.op(r) else {
             return internal("a pass reduction is a Reduce node");
         };
+        if let Some(twin) = twin_shift(g, pass, r) {
+            // The extremes of a scaled row whose own shift the pass takes
+            // already: that shift's lanes serve both.
+            let Some((_, h)) = scaled_row(g, x_of(g, r)) else {
+                return internal("a twin shift of a row that is not scaled");
+            };
+            let (twin_acc, twin_low) = (format_ident!("__acc{}", twin.0), min_ident(twin));
+            let (h, low, in_range) = (scalar_ref(g, h, idents)?, min_ident(r), in_range_ident(r));
+            done.push(quote! {
+                let (#result, #low): (F, F) =
+                    #rt::scaled_extremes(#twin_acc.maximum(), #twin_low.minimum(), #h);
+                let #in_range: bool = #rt::exps_in_range(#result, #low);
+            });
+            continue;
+        }
         let (start, finish) = match kind {
             Reduction::Sum => (quote!(zeros), quote!(sum)),
             Reduction::ShiftMax => (quote!(neg_infinity), quote!(maximum)),
@@ -226,7 +241,20 @@ fn emit_pass(
                 merge.push(quote!(#acc.merge_max(#hi); #low.merge_min(#low_hi);));
             }
             let in_range = in_range_ident(r);
-            done.push(quote!(let #in_range: bool = #rt::exps_in_range(#result, #low.minimum());));
+            if let Some((_, h)) = scaled_row(g, x_of(g, r)) {
+                // The lanes kept the extremes of the row itself.
+                let h = scalar_ref(g, h, idents)?;
+                done.pop();
+                done.push(quote! {
+                    let (#result, #low): (F, F) =
+                        #rt::scaled_extremes(#acc.maximum(), #low.minimum(), #h);
+                    let #in_range: bool = #rt::exps_in_range(#result, #low);
+                });
+            } else {
+                done.push(
+                    quote!(let #in_range: bool = #rt::exps_in_range(#result, #low.minimum());),
+                );
+            }
         }
     }
     // The statements for one element, or (with `chunk`) for the elements of
@@ -403,6 +431,15 @@ fn emit_pass(
             let acc = format_ident!("__acc{}", r.0);
             let Op::Reduce(kind, x) = g.op(r) else {
                 return internal("a pass reduction is a Reduce node");
+            };
+            if twin_shift(g, pass, r).is_some() {
+                continue;
+            }
+            // A shift's maximum of an input row scaled by a scalar keeps the
+            // row's own extremes (see `scaled_row`).
+            let x = match (kind, scaled_row(g, x)) {
+                (Reduction::ShiftMax, Some((row, _))) => row,
+                _ => x,
             };
             // A sum of masks of the maxima gains nothing where they are 0
             // (and its lanes, sums of 0s and 1s, are never -0).
@@ -627,10 +664,15 @@ fn emit_pass(
     let tail = body(None, Version::Full, &everything, true)?;
     // The tail adds to lane 0 alone; without the barrier LLVM would split the
     // accumulators of the blocked loop into lanes to suit it.
-    barriers.extend(pass.reductions.iter().map(|r| {
-        let acc = format_ident!("__acc{}", r.0);
-        quote!(let mut #acc = #acc.barrier();)
-    }));
+    barriers.extend(
+        pass.reductions
+            .iter()
+            .filter(|&&r| twin_shift(g, pass, r).is_none())
+            .map(|r| {
+                let acc = format_ident!("__acc{}", r.0);
+                quote!(let mut #acc = #acc.barrier();)
+            }),
+    );
     Ok(quote! {
         #(#init)*
         let mut __j = 0usize;
@@ -806,6 +848,43 @@ pub(super) fn lanes_function(
         Op::Unary(Unary::Log1p, a) => (quote!(log1p_lanes), vec![a], quote!()),
         _ => return None,
     })
+}
+
+/// The operand of reduction `r`.
+fn x_of(g: &Graph, r: NodeId) -> NodeId {
+    match g.op(r) {
+        Op::Reduce(_, x) => x,
+        _ => r,
+    }
+}
+
+/// The row and the scalar of `x` where it is a vector input's row times a
+/// scalar (`z / T` is `z * (1 / T)` by then). A shift's maximum of it is
+/// then taken from the row's own extremes (`scaled_extremes`): the max pass
+/// of a distillation keeps the extremes of `z` and `t`, not also those of
+/// `z / T` and `t / T`, two products and four compares fewer per element.
+fn scaled_row(g: &Graph, x: NodeId) -> Option<(NodeId, NodeId)> {
+    let Op::Binary(Binary::Mul, p, q) = g.op(x) else {
+        return None;
+    };
+    [(p, q), (q, p)].into_iter().find(|&(a, h)| {
+        matches!(g.op(a), Op::Input(i) if matches!(g.inputs[i.0 as usize].kind, InputKind::Vector(_)))
+            && g.shape(h) == Shape::Scalar
+    })
+}
+
+/// The shift's maximum of a row that the pass also takes scaled, where `r`
+/// is the scaled one (`max(z)` beside `max(z / T)`).
+fn twin_shift(g: &Graph, pass: &Pass, r: NodeId) -> Option<NodeId> {
+    let (row, _) = scaled_row(g, x_of(g, r))?;
+    (g.op(r) == Op::Reduce(Reduction::ShiftMax, x_of(g, r)))
+        .then(|| {
+            pass.reductions
+                .iter()
+                .copied()
+                .find(|&o| g.op(o) == Op::Reduce(Reduction::ShiftMax, row))
+        })
+        .flatten()
 }
 
 /// Whether a double chunk's terms `x` of a sum pass through an optimisation
@@ -1178,6 +1257,54 @@ mod tests {
         let (_, code) = pass_of_exponentials(&g, roots[0], &idents);
         assert!(code.contains("__acc"), "{code}");
         assert!(barriers(&code).is_empty(), "{code}");
+    }
+
+    /// A max pass of `z` and of `z t` and `y t` (`t` a scalar, as a
+    /// distillation's `1 / T`) keeps the extremes of `z` and `y` alone: the
+    /// products' come from `scaled_extremes`, and `z t`'s from `z`'s lanes.
+    #[test]
+    fn a_scaled_rows_shift_comes_from_the_rows_extremes() {
+        let idents = [format_ident!("z"), format_ident!("y"), format_ident!("t")];
+        let mut g = crate::ir::tests::sample_graph();
+        g.inputs[1].kind = InputKind::Vector(crate::ir::DimId(0));
+        let z = g.intern(Op::Input(InputId(0)));
+        let y = g.intern(Op::Input(InputId(1)));
+        let t = g.intern(Op::Input(InputId(2)));
+        let zt = g.intern(Op::Binary(Binary::Mul, z, t));
+        let yt = g.intern(Op::Binary(Binary::Mul, y, t));
+        let lses = [z, zt, yt].map(|x| g.intern(Op::Reduce(Reduction::LogSumExp, x)));
+        let both = g.intern(Op::Binary(Binary::Add, lses[0], lses[1]));
+        let all = g.intern(Op::Binary(Binary::Add, both, lses[2]));
+        let (g, roots) = crate::rewrite::expand(&g, &[all]);
+        let plan = schedule(&g, &[Output::Scalar(roots[0])], 0);
+        let max_pass = plan.passes().next().expect("a max pass");
+        assert_eq!(max_pass.reductions.len(), 3);
+        let code = emit_pass(&g, max_pass, &[], &idents, true, &quote!())
+            .unwrap()
+            .to_string();
+        let kept: HashSet<&str> = code
+            .match_indices(". max (__l , ")
+            .chain(code.match_indices(". max (0 , "))
+            .map(|(at, m)| {
+                let rest = &code[at + m.len()..];
+                &rest[..rest.find(") ;").expect(&code)]
+            })
+            .collect();
+        let rows: HashSet<&str> = [
+            "__z_row [__l]",
+            "__z_row [(__l + :: loss_core :: __private :: LANES)]",
+            "__z_row [__j]",
+            "__y_row [__l]",
+            "__y_row [(__l + :: loss_core :: __private :: LANES)]",
+            "__y_row [__j]",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(kept, rows, "{code}");
+        assert_eq!(code.matches("scaled_extremes").count(), 2, "{code}");
+        // `z`'s lanes, once: `z t` has none of its own.
+        let accumulators = code.matches("Lanes :: < F > :: neg_infinity ()").count();
+        assert_eq!(accumulators, 2 * 2, "{code}");
     }
 
     /// Where a pass has both a maximum to test and a choice by a label that
