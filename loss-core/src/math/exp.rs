@@ -85,12 +85,29 @@ pub(crate) struct ExpParts<F, K> {
 /// The reduction and the polynomial, f32; `x` must be clamped already.
 #[inline(always)]
 pub(crate) fn exp_parts_f32<M: MulAdd>(x: f32) -> ExpParts<f32, i32> {
+    reduced_f32::<M>(x, |kf| -(kf * LN2_LO_F32))
+}
+
+/// [`exp_parts_f32`] of `x + err`, where `err` is far below the last bit of
+/// `x` (the rounding error of the subtraction that gave `x`): `err` joins
+/// the low part of the reduced argument, `r_lo = err - k ln2_lo`, in the
+/// one operation that computed `r_lo` alone. For `err = 0` the same bits as
+/// [`exp_parts_f32`].
+#[inline(always)]
+pub(crate) fn exp_parts_plus_f32<M: MulAdd>(x: f32, err: f32) -> ExpParts<f32, i32> {
+    reduced_f32::<M>(x, |kf| M::f32(kf, -LN2_LO_F32, err))
+}
+
+/// The reduction and the polynomial, f32, with the low part of the reduced
+/// argument from `low(k)`.
+#[inline(always)]
+fn reduced_f32<M: MulAdd>(x: f32, low: impl Fn(f32) -> f32) -> ExpParts<f32, i32> {
     let shifted = M::f32(x, LOG2E_F32, SHIFT_F32);
     let kf = shifted - SHIFT_F32;
     // Wrapping: a NaN input gives a meaningless `k`, and a NaN result anyway.
     let k = (shifted.to_bits() as i32).wrapping_sub(SHIFT_F32.to_bits() as i32);
     let r_hi = M::f32(kf, -LN2_HI_F32, x);
-    let r_lo = -(kf * LN2_LO_F32);
+    let r_lo = low(kf);
     let r = r_hi + r_lo;
     let r2 = r * r;
     let c = &EXP_Q_F32;
@@ -111,12 +128,24 @@ pub(crate) fn exp_parts_f32<M: MulAdd>(x: f32) -> ExpParts<f32, i32> {
 /// The reduction and the polynomial, f64; `x` must be clamped already.
 #[inline(always)]
 pub(crate) fn exp_parts_f64<M: MulAdd>(x: f64) -> ExpParts<f64, i64> {
+    reduced_f64::<M>(x, |kf| -(kf * LN2_LO_F64))
+}
+
+/// [`exp_parts_f64`] of `x + err` (as [`exp_parts_plus_f32`]).
+#[inline(always)]
+pub(crate) fn exp_parts_plus_f64<M: MulAdd>(x: f64, err: f64) -> ExpParts<f64, i64> {
+    reduced_f64::<M>(x, |kf| M::f64(kf, -LN2_LO_F64, err))
+}
+
+/// The reduction and the polynomial, f64 (as [`reduced_f32`]).
+#[inline(always)]
+fn reduced_f64<M: MulAdd>(x: f64, low: impl Fn(f64) -> f64) -> ExpParts<f64, i64> {
     let shifted = M::f64(x, LOG2E_F64, SHIFT_F64);
     let kf = shifted - SHIFT_F64;
     // Wrapping: a NaN input gives a meaningless `k`, and a NaN result anyway.
     let k = (shifted.to_bits() as i64).wrapping_sub(SHIFT_F64.to_bits() as i64);
     let r_hi = M::f64(kf, -LN2_HI_F64, x);
-    let r_lo = -(kf * LN2_LO_F64);
+    let r_lo = low(kf);
     let r = r_hi + r_lo;
     let r2 = r * r;
     let r4 = r2 * r2;
@@ -216,6 +245,24 @@ pub(crate) fn exp_f32_with<M: MulAdd>(x: f32) -> f32 {
     ((p.hi + p.lo) * pow2_f32(k1)) * pow2_f32(p.k.wrapping_sub(k1))
 }
 
+/// `e^(x + err)` (see [`exp_parts_plus_f32`]): [`exp_f32_with`] with the
+/// rounding error `err` of `x` in the reduction, one rounding fewer than
+/// `e^x (1 + err)` after it, and one operation fewer.
+#[inline(always)]
+pub(crate) fn exp_plus_f32_with<M: MulAdd>(x: f32, err: f32) -> f32 {
+    let p = exp_parts_plus_f32::<M>(clamp_f32(x, -104.0, 89.0), err);
+    let k1 = p.k >> 1;
+    ((p.hi + p.lo) * pow2_f32(k1)) * pow2_f32(p.k.wrapping_sub(k1))
+}
+
+/// [`exp_plus_f32_with`] for `x` in [`EXP_NORMAL_F32`] (as
+/// [`exp_normal_f32_with`]): the same bits there.
+#[inline(always)]
+pub(crate) fn exp_normal_plus_f32_with<M: MulAdd>(x: f32, err: f32) -> f32 {
+    let p = exp_parts_plus_f32::<M>(x, err);
+    f32::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u32) << 23))
+}
+
 /// [`exp_f32_with`] for `x` in [`EXP_NORMAL_F32`], where the result is a
 /// normal number: no clamp, and `2^k` applied by adding `k` to the exponent
 /// bits of `hi + lo` (exact there, as the two products of the general path
@@ -255,6 +302,21 @@ pub(crate) fn exp_f64_with<M: MulAdd>(x: f64) -> f64 {
     let p = exp_parts_f64::<M>(clamp_f64(x, -746.0, 710.0));
     let k1 = p.k >> 1;
     ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))
+}
+
+/// `e^(x + err)`, f64 (as [`exp_plus_f32_with`]).
+#[inline(always)]
+pub(crate) fn exp_plus_f64_with<M: MulAdd>(x: f64, err: f64) -> f64 {
+    let p = exp_parts_plus_f64::<M>(clamp_f64(x, -746.0, 710.0), err);
+    let k1 = p.k >> 1;
+    ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))
+}
+
+/// [`exp_plus_f64_with`] for `x` in [`EXP_NORMAL_F64`]: the same bits there.
+#[inline(always)]
+pub(crate) fn exp_normal_plus_f64_with<M: MulAdd>(x: f64, err: f64) -> f64 {
+    let p = exp_parts_plus_f64::<M>(x, err);
+    f64::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u64) << 52))
 }
 
 /// [`exp_f64_with`] for `x` in [`EXP_NORMAL_F64`], where the result is a

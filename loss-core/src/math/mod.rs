@@ -68,8 +68,9 @@ pub use pow::powf_f32;
 use core::ops::Sub;
 
 use exp::{
-    exp_f32_with, exp_f64_with, exp_normal_f32_with, exp_normal_f64_with, expm1_f32_with,
-    expm1_f64_with, expm1mx_f32_with, expm1mx_f64_with, EXP_NORMAL_F32, EXP_NORMAL_F64,
+    exp_f32_with, exp_f64_with, exp_normal_f32_with, exp_normal_f64_with, exp_normal_plus_f32_with,
+    exp_normal_plus_f64_with, exp_plus_f32_with, exp_plus_f64_with, expm1_f32_with, expm1_f64_with,
+    expm1mx_f32_with, expm1mx_f64_with, EXP_NORMAL_F32, EXP_NORMAL_F64,
 };
 use log::{
     ln_f32_with, ln_f64_with, ln_normal_f32_with, ln_normal_f64_with, log1p_f32_with,
@@ -184,6 +185,34 @@ pub trait FastMath: Copy + Sub<Output = Self> {
     /// }
     /// ```
     fn exp_normal_with<M: MulAdd>(self) -> Self;
+    /// `e^(self + err)`, where `err` is far below the last bit of `self`
+    /// (the rounding error of the subtraction that gave it, as a softmax's
+    /// `exp(x - max)` keeps): `err` joins the reduced argument, so the result
+    /// takes one rounding, not the two of `e^self (1 + err)`. The same bits
+    /// as [`exp_with`](Self::exp_with) for `err = 0`.
+    ///
+    /// ```
+    /// use loss_core::math::{FastMath, Plain};
+    /// assert_eq!(1.5f32.exp_plus_with::<Plain>(0.0), 1.5f32.exp_with::<Plain>());
+    /// // e^(1 + 2^-30), rounded once: above e^1 by about e 2^-30, a quarter
+    /// // of an ULP of f32, so either neighbour of the exact value.
+    /// let x = 1f32.exp_plus_with::<Plain>(2f32.powi(-30));
+    /// let exact = 1f64.exp() * (1.0 + 2f64.powi(-30));
+    /// assert!((x as f64 - exact).abs() <= f32::EPSILON as f64 * exact);
+    /// ```
+    fn exp_plus_with<M: MulAdd>(self, err: Self) -> Self;
+    /// [`exp_plus_with`](Self::exp_plus_with) where `self` is in
+    /// [`EXP_NORMAL`](Self::EXP_NORMAL): the same bits there, in fewer
+    /// operations (as [`exp_normal_with`](Self::exp_normal_with)).
+    ///
+    /// ```
+    /// use loss_core::math::{FastMath, Fused};
+    /// let err = 3e-9f32;
+    /// for x in [-80.0f32, -1.5, 0.0, 2.0] {
+    ///     assert_eq!(x.exp_normal_plus_with::<Fused>(err), x.exp_plus_with::<Fused>(err));
+    /// }
+    /// ```
+    fn exp_normal_plus_with<M: MulAdd>(self, err: Self) -> Self;
     /// The inputs `[lo, hi]` where `e^x` is a normal number, with room to
     /// spare: the domain of [`exp_normal_with`](Self::exp_normal_with).
     const EXP_NORMAL: (Self, Self);
@@ -287,7 +316,7 @@ pub trait FastMath: Copy + Sub<Output = Self> {
 }
 
 macro_rules! impl_fast_math {
-    ($t:ident, $exp:ident, $exp_normal:ident, $normal:ident, $ln:ident, $ln_normal:ident, $log1p:ident, $log1p_normal:ident, $expm1:ident, $expm1mx:ident, $sigmoid:ident, $softplus:ident, $tanh:ident) => {
+    ($t:ident, $exp:ident, $exp_normal:ident, $exp_plus:ident, $exp_normal_plus:ident, $normal:ident, $ln:ident, $ln_normal:ident, $log1p:ident, $log1p_normal:ident, $expm1:ident, $expm1mx:ident, $sigmoid:ident, $softplus:ident, $tanh:ident) => {
         impl FastMath for $t {
             #[inline(always)]
             fn exp_with<M: MulAdd>(self) -> Self {
@@ -296,6 +325,14 @@ macro_rules! impl_fast_math {
             #[inline(always)]
             fn exp_normal_with<M: MulAdd>(self) -> Self {
                 $exp_normal::<M>(self)
+            }
+            #[inline(always)]
+            fn exp_plus_with<M: MulAdd>(self, err: Self) -> Self {
+                $exp_plus::<M>(self, err)
+            }
+            #[inline(always)]
+            fn exp_normal_plus_with<M: MulAdd>(self, err: Self) -> Self {
+                $exp_normal_plus::<M>(self, err)
             }
             const EXP_NORMAL: (Self, Self) = $normal;
             #[inline(always)]
@@ -348,6 +385,8 @@ impl_fast_math!(
     f32,
     exp_f32_with,
     exp_normal_f32_with,
+    exp_plus_f32_with,
+    exp_normal_plus_f32_with,
     EXP_NORMAL_F32,
     ln_f32_with,
     ln_normal_f32_with,
@@ -363,6 +402,8 @@ impl_fast_math!(
     f64,
     exp_f64_with,
     exp_normal_f64_with,
+    exp_plus_f64_with,
+    exp_normal_plus_f64_with,
     EXP_NORMAL_F64,
     ln_f64_with,
     ln_normal_f64_with,
