@@ -972,9 +972,11 @@ pub fn exps_in_range<F: Float>(maximum: F, minimum: F) -> bool {
 ///
 /// For a zero, infinite or NaN `h` the two may differ from the products'
 /// extremes, but not in what a log-sum-exp takes from them: its shift,
-/// `finite_or_zero` of the maximum, is 0 either way, and
-/// [`exps_in_range`] holds only where every product is finite, which it
-/// is then (all ±0 for a zero `h`; an infinite or NaN `h` never passes).
+/// `finite_or_zero` of the maximum, is 0 either way, and [`exps_in_range`]
+/// of the two holds only where it would hold of the products' own (for a
+/// zero `h`, where the row's extremes are finite, so every product is ±0
+/// or NaN; an infinite or NaN `h` never passes). Where theirs holds and
+/// this fails, the exps take the general path: the same bits.
 ///
 /// ```
 /// use loss_core::__private::scaled_extremes;
@@ -1212,6 +1214,45 @@ mod tests {
         }
         check::<Fused>("fused");
         check::<Plain>("plain");
+    }
+
+    /// `exp(a - b)` far below the shift is exactly 0, and far above it
+    /// `+inf` (NaN where `a - b` is `+inf`, as a `+inf` logit makes its
+    /// row's sum NaN), however large the rounding error of `a - b` (the
+    /// error of `-1e9 - 31` is 31: in the reduction unclamped, it gave a
+    /// negative exp).
+    #[test]
+    fn exp_diff_far_from_the_shift_is_zero_or_infinite() {
+        use crate::math::{Fused, Plain};
+        fn check<M: MulAdd, F: Float>(below: &[f64], above: &[f64], shifts: &[f64]) {
+            let f = F::from_f64;
+            for &b in shifts {
+                for &a in below {
+                    let got = exp_diff::<M, F>(f(a), f(b));
+                    assert!(got.to_f64().to_bits() == 0, "exp_diff({a}, {b})");
+                    let lanes = exp_diff_lanes::<M, F, 16>(&[f(a); 16], &[f(b); 16], false);
+                    assert!(lanes.iter().all(|&x| x.to_f64().to_bits() == 0), "{a}, {b}");
+                }
+                for &a in above {
+                    let got = exp_diff::<M, F>(f(a), f(b));
+                    if a == f64::INFINITY {
+                        assert!(got.is_nan(), "exp_diff({a}, {b})");
+                    } else {
+                        assert!(got == F::INFINITY, "exp_diff({a}, {b})");
+                    }
+                }
+            }
+        }
+        let shifts = [31.0, -3.5, 1e6, 3e6, -3e6, 0.0];
+        let below = [-1e9, -3.4e38, -1e20, f64::NEG_INFINITY];
+        let above = [1e9, 3.4e38, 1e20, f64::INFINITY];
+        check::<Plain, f32>(&below, &above, &shifts);
+        check::<Fused, f32>(&below, &above, &shifts);
+        let below = [-1e18, -1.7e308, -1e300, -1e9, f64::NEG_INFINITY];
+        let above = [1e18, 1.7e308, 1e300, 1e12, f64::INFINITY];
+        let shifts = [31.0, -3.5, 1e6, 3e6, -3e6, 0.0, 1e10];
+        check::<Plain, f64>(&below, &above, &shifts);
+        check::<Fused, f64>(&below, &above, &shifts);
     }
 
     /// `exp(x - x)` is exactly 1 for every finite `x`, in the short exp and

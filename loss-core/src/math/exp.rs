@@ -248,8 +248,17 @@ pub(crate) fn exp_f32_with<M: MulAdd>(x: f32) -> f32 {
 /// `e^(x + err)` (see [`exp_parts_plus_f32`]): [`exp_f32_with`] with the
 /// rounding error `err` of `x` in the reduction, one rounding fewer than
 /// `e^x (1 + err)` after it, and one operation fewer.
+///
+/// `err` is clamped to [`ERR_MAX_F32`], half an ULP of the largest `x` the
+/// clamp leaves alone (NaN passes). Where `x` was clamped, the rounding
+/// error of the subtraction that gave it can be as large as `x`'s own ULP
+/// (`-1e9 - 31` is `-1e9` with an error of `-31`), and would throw the
+/// reduction off: a negative or infinite exp of a logit far below its
+/// row's maximum. Clamped, it leaves `e^-104 = 0` and `e^89 = inf` as
+/// they are.
 #[inline(always)]
 pub(crate) fn exp_plus_f32_with<M: MulAdd>(x: f32, err: f32) -> f32 {
+    let err = clamp_f32(err, -ERR_MAX_F32, ERR_MAX_F32);
     let p = exp_parts_plus_f32::<M>(clamp_f32(x, -104.0, 89.0), err);
     let k1 = p.k >> 1;
     ((p.hi + p.lo) * pow2_f32(k1)) * pow2_f32(p.k.wrapping_sub(k1))
@@ -304,9 +313,19 @@ pub(crate) fn exp_f64_with<M: MulAdd>(x: f64) -> f64 {
     ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))
 }
 
-/// `e^(x + err)`, f64 (as [`exp_plus_f32_with`]).
+/// The largest rounding error of an `x` in `[-128, 128]`, which holds the
+/// range that [`exp_plus_f32_with`] does not clamp: half its ULP, `2^-18`.
+const ERR_MAX_F32: f32 = 1.0 / 262_144.0;
+
+/// The largest rounding error of an `x` in `[-1024, 1024]` (the range of
+/// [`exp_plus_f64_with`]): `2^-44`.
+const ERR_MAX_F64: f64 = 1.0 / 17_592_186_044_416.0;
+
+/// `e^(x + err)`, f64 (as [`exp_plus_f32_with`], `err` clamped to
+/// [`ERR_MAX_F64`]).
 #[inline(always)]
 pub(crate) fn exp_plus_f64_with<M: MulAdd>(x: f64, err: f64) -> f64 {
+    let err = clamp_f64(err, -ERR_MAX_F64, ERR_MAX_F64);
     let p = exp_parts_plus_f64::<M>(clamp_f64(x, -746.0, 710.0), err);
     let k1 = p.k >> 1;
     ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))

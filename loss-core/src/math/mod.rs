@@ -194,11 +194,12 @@ pub trait FastMath: Copy + Sub<Output = Self> {
     /// ```
     /// use loss_core::math::{FastMath, Plain};
     /// assert_eq!(1.5f32.exp_plus_with::<Plain>(0.0), 1.5f32.exp_with::<Plain>());
-    /// // e^(1 + 2^-30), rounded once: above e^1 by about e 2^-30, a quarter
-    /// // of an ULP of f32, so either neighbour of the exact value.
-    /// let x = 1f32.exp_plus_with::<Plain>(2f32.powi(-30));
-    /// let exact = 1f64.exp() * (1.0 + 2f64.powi(-30));
+    /// // 80 + 2e-6 is not an f32 (the numbers near 80 are 7.6e-6 apart), and
+    /// // e^(80 + 2e-6) is about 17 ULP above e^80: within one of it.
+    /// let x = 80f32.exp_plus_with::<Plain>(2e-6);
+    /// let exact = 80f64.exp() * (1.0 + 2e-6);
     /// assert!((x as f64 - exact).abs() <= f32::EPSILON as f64 * exact);
+    /// assert!((80f32.exp_with::<Plain>() as f64 - exact).abs() > 8.0 * f32::EPSILON as f64 * exact);
     /// ```
     fn exp_plus_with<M: MulAdd>(self, err: Self) -> Self;
     /// [`exp_plus_with`](Self::exp_plus_with) where `self` is in

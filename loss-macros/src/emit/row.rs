@@ -862,7 +862,7 @@ fn x_of(g: &Graph, r: NodeId) -> NodeId {
 /// scalar (`z / T` is `z * (1 / T)` by then). A shift's maximum of it is
 /// then taken from the row's own extremes (`scaled_extremes`): the max pass
 /// of a distillation keeps the extremes of `z` and `t`, not also those of
-/// `z / T` and `t / T`, two products and four compares fewer per element.
+/// `z / T` and `t / T`: two products and two compares fewer per element.
 fn scaled_row(g: &Graph, x: NodeId) -> Option<(NodeId, NodeId)> {
     let Op::Binary(Binary::Mul, p, q) = g.op(x) else {
         return None;
@@ -893,12 +893,13 @@ fn twin_shift(g: &Graph, pass: &Pass, r: NodeId) -> Option<NodeId> {
 /// sum in halves of `LANES` too, with twice the instructions (and a shuffle
 /// to join the halves where an exp takes the whole chunk): at 1024×1000
 /// distillation took 1.07× and KL 1.08× the time (docs/performance.md,
-/// "Sums of whole chunks"). Not where the barrier costs more than it saves:
-/// a term chosen by a label goes through memory already (for the label's
-/// patch), and in a pass that writes no gradient, a term that is an input's
-/// chunk or its copy (`select(mask, 0, p)` in a chunk without a maximum)
-/// has nothing before it to split (cross-entropy took 1.03–1.04×, KL
-/// 1.05× the time with those barriers too).
+/// "Whole chunks before their sums"). In a pass that writes a gradient,
+/// every node's sum takes one. In a pass that writes none, not where the
+/// barrier cost more than it saved: a term chosen by a label (whose array
+/// the label's patch sends through memory already), and an input's chunk
+/// or its copy (`select(mask, 0, p)`, which is `p` in a chunk without a
+/// maximum), which have nothing before them to split (cross-entropy took
+/// 1.03–1.04×, KL 1.02–1.05× the time with those barriers too).
 fn whole_before_sum(
     g: &Graph,
     pass: &Pass,
