@@ -268,41 +268,23 @@ fn a_scaled_rows_shift_is_the_same_in_every_kernel() {
         let t = rng.vec(n * c, -6.0, 6.0);
         let y: Vec<u32> = rng.labels(n, c).into_iter().map(|l| l as u32).collect();
         for temp in temps {
-            let f32s = |xs: &[f64]| xs.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-            let (z32, t32) = (f32s(&z), f32s(&t));
-            let run32 = || {
-                let mut dz = vec![f32::NAN; n * c];
-                let v = distillation::value_and_grad(
-                    Rows::new(&z32, n, c),
-                    Rows::new(&t32, n, c),
-                    &y,
-                    temp as f32,
-                    &mut dz[..],
-                )
-                .unwrap();
-                let mut all = vec![v as f64];
-                all.extend(dz.iter().map(|&d| d as f64));
-                all
+            let runs: [(&str, Outputs); 2] = [
+                ("f32", distillation_outputs::<f32>),
+                ("f64", distillation_outputs::<f64>),
+            ];
+            let inputs = Inputs {
+                z: &z,
+                t: &t,
+                y: &y,
+                temp,
+                n,
+                c,
             };
-            let run64 = || {
-                let mut dz = vec![f64::NAN; n * c];
-                let v = distillation::value_and_grad(
-                    Rows::new(&z, n, c),
-                    Rows::new(&t, n, c),
-                    &y,
-                    temp,
-                    &mut dz[..],
-                )
-                .unwrap();
-                let mut all = vec![v];
-                all.extend(dz);
-                all
-            };
-            for (name, run) in [("f32", &run32 as &dyn Fn() -> Vec<f64>), ("f64", &run64)] {
+            for (name, run) in runs {
                 simd::set_rows_in_lanes(true);
-                let narrow = run();
+                let narrow = run(&inputs);
                 simd::set_rows_in_lanes(false);
-                let rows = run();
+                let rows = run(&inputs);
                 simd::set_rows_in_lanes(true);
                 // Finite results to compare, where the products are finite.
                 if [4.0, 0.5, -3.0, f64::INFINITY, f64::NEG_INFINITY].contains(&temp) {
@@ -321,4 +303,34 @@ fn a_scaled_rows_shift_is_the_same_in_every_kernel() {
             }
         }
     }
+}
+
+/// The inputs of `distillation`, in f64.
+struct Inputs<'a> {
+    z: &'a [f64],
+    t: &'a [f64],
+    y: &'a [u32],
+    temp: f64,
+    n: usize,
+    c: usize,
+}
+
+/// A computation of `distillation`'s outputs in one type.
+type Outputs = fn(&Inputs) -> Vec<f64>;
+
+/// `distillation`'s value and then its gradient, as f64, computed in `F`.
+fn distillation_outputs<F: TableFloat>(inputs: &Inputs) -> Vec<f64> {
+    let &Inputs { n, c, .. } = inputs;
+    let to_f = |xs: &[f64]| xs.iter().map(|&x| F::from_f64(x)).collect::<Vec<F>>();
+    let (z, t) = (to_f(inputs.z), to_f(inputs.t));
+    let mut dz = vec![F::NAN; n * c];
+    let v = distillation::value_and_grad(
+        Rows::new(&z, n, c),
+        Rows::new(&t, n, c),
+        inputs.y,
+        F::from_f64(inputs.temp),
+        &mut dz[..],
+    )
+    .unwrap();
+    core::iter::once(v).chain(dz).map(|x| x.to_f64()).collect()
 }

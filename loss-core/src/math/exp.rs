@@ -82,6 +82,47 @@ pub(crate) struct ExpParts<F, K> {
     pub(crate) lo: F,
 }
 
+impl ExpParts<f32, i32> {
+    /// `2^k (hi + lo)` for any `k` the clamp allows, as two exact powers of
+    /// two: the first product is exact, the second rounds once, also into
+    /// the subnormal range, and overflows to infinity by itself.
+    #[inline(always)]
+    fn scaled(self) -> f32 {
+        let k1 = self.k >> 1;
+        ((self.hi + self.lo) * pow2_f32(k1)) * pow2_f32(self.k.wrapping_sub(k1))
+    }
+
+    /// `2^k (hi + lo)` where the result is a normal number: `k` added to
+    /// the exponent bits of `hi + lo`, exact there.
+    #[inline(always)]
+    fn normal(self) -> f32 {
+        f32::from_bits(
+            (self.hi + self.lo)
+                .to_bits()
+                .wrapping_add((self.k as u32) << 23),
+        )
+    }
+}
+
+impl ExpParts<f64, i64> {
+    /// As for f32: two exact powers of two.
+    #[inline(always)]
+    fn scaled(self) -> f64 {
+        let k1 = self.k >> 1;
+        ((self.hi + self.lo) * pow2_f64(k1)) * pow2_f64(self.k.wrapping_sub(k1))
+    }
+
+    /// As for f32: `k` added to the exponent bits.
+    #[inline(always)]
+    fn normal(self) -> f64 {
+        f64::from_bits(
+            (self.hi + self.lo)
+                .to_bits()
+                .wrapping_add((self.k as u64) << 52),
+        )
+    }
+}
+
 /// The reduction and the polynomial, f32; `x` must be clamped already.
 #[inline(always)]
 pub(crate) fn exp_parts_f32<M: MulAdd>(x: f32) -> ExpParts<f32, i32> {
@@ -240,9 +281,7 @@ pub fn exp_f32(x: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn exp_f32_with<M: MulAdd>(x: f32) -> f32 {
     // e^89 overflows f32, e^-104 < 2^-150 rounds to 0.
-    let p = exp_parts_f32::<M>(clamp_f32(x, -104.0, 89.0));
-    let k1 = p.k >> 1;
-    ((p.hi + p.lo) * pow2_f32(k1)) * pow2_f32(p.k.wrapping_sub(k1))
+    exp_parts_f32::<M>(clamp_f32(x, -104.0, 89.0)).scaled()
 }
 
 /// `e^(x + err)` (see [`exp_parts_plus_f32`]): [`exp_f32_with`] with the
@@ -259,17 +298,14 @@ pub(crate) fn exp_f32_with<M: MulAdd>(x: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn exp_plus_f32_with<M: MulAdd>(x: f32, err: f32) -> f32 {
     let err = clamp_f32(err, -ERR_MAX_F32, ERR_MAX_F32);
-    let p = exp_parts_plus_f32::<M>(clamp_f32(x, -104.0, 89.0), err);
-    let k1 = p.k >> 1;
-    ((p.hi + p.lo) * pow2_f32(k1)) * pow2_f32(p.k.wrapping_sub(k1))
+    exp_parts_plus_f32::<M>(clamp_f32(x, -104.0, 89.0), err).scaled()
 }
 
 /// [`exp_plus_f32_with`] for `x` in [`EXP_NORMAL_F32`] (as
 /// [`exp_normal_f32_with`]): the same bits there.
 #[inline(always)]
 pub(crate) fn exp_normal_plus_f32_with<M: MulAdd>(x: f32, err: f32) -> f32 {
-    let p = exp_parts_plus_f32::<M>(x, err);
-    f32::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u32) << 23))
+    exp_parts_plus_f32::<M>(x, err).normal()
 }
 
 /// [`exp_f32_with`] for `x` in [`EXP_NORMAL_F32`], where the result is a
@@ -278,8 +314,7 @@ pub(crate) fn exp_normal_plus_f32_with<M: MulAdd>(x: f32, err: f32) -> f32 {
 /// are). The same bits as [`exp_f32_with`] in that range.
 #[inline(always)]
 pub(crate) fn exp_normal_f32_with<M: MulAdd>(x: f32) -> f32 {
-    let p = exp_parts_f32::<M>(x);
-    f32::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u32) << 23))
+    exp_parts_f32::<M>(x).normal()
 }
 
 /// Where [`exp_normal_f32_with`] holds: `k <= 127` and `(hi + lo) 2^k >=
@@ -308,9 +343,7 @@ pub fn exp_f64(x: f64) -> f64 {
 #[inline(always)]
 pub(crate) fn exp_f64_with<M: MulAdd>(x: f64) -> f64 {
     // e^710 overflows f64, e^-746 < 2^-1075 rounds to 0.
-    let p = exp_parts_f64::<M>(clamp_f64(x, -746.0, 710.0));
-    let k1 = p.k >> 1;
-    ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))
+    exp_parts_f64::<M>(clamp_f64(x, -746.0, 710.0)).scaled()
 }
 
 /// The largest rounding error of an `x` in `[-128, 128]`, which holds the
@@ -326,24 +359,20 @@ const ERR_MAX_F64: f64 = 1.0 / 17_592_186_044_416.0;
 #[inline(always)]
 pub(crate) fn exp_plus_f64_with<M: MulAdd>(x: f64, err: f64) -> f64 {
     let err = clamp_f64(err, -ERR_MAX_F64, ERR_MAX_F64);
-    let p = exp_parts_plus_f64::<M>(clamp_f64(x, -746.0, 710.0), err);
-    let k1 = p.k >> 1;
-    ((p.hi + p.lo) * pow2_f64(k1)) * pow2_f64(p.k.wrapping_sub(k1))
+    exp_parts_plus_f64::<M>(clamp_f64(x, -746.0, 710.0), err).scaled()
 }
 
 /// [`exp_plus_f64_with`] for `x` in [`EXP_NORMAL_F64`]: the same bits there.
 #[inline(always)]
 pub(crate) fn exp_normal_plus_f64_with<M: MulAdd>(x: f64, err: f64) -> f64 {
-    let p = exp_parts_plus_f64::<M>(x, err);
-    f64::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u64) << 52))
+    exp_parts_plus_f64::<M>(x, err).normal()
 }
 
 /// [`exp_f64_with`] for `x` in [`EXP_NORMAL_F64`], where the result is a
 /// normal number (as [`exp_normal_f32_with`]).
 #[inline(always)]
 pub(crate) fn exp_normal_f64_with<M: MulAdd>(x: f64) -> f64 {
-    let p = exp_parts_f64::<M>(x);
-    f64::from_bits((p.hi + p.lo).to_bits().wrapping_add((p.k as u64) << 52))
+    exp_parts_f64::<M>(x).normal()
 }
 
 /// Where [`exp_normal_f64_with`] holds: `k <= 1023` and the result above

@@ -2,7 +2,7 @@
 //! chunks of `LANES` numbers (or two `LANES`, where they fill a register),
 //! each reduction in `LANES` independent accumulators, and the tail.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, ToTokens};
@@ -190,26 +190,31 @@ fn emit_pass(
     let mut merge = Vec::new();
     let mut barriers = Vec::new();
     let mut done = Vec::new();
+    let scaled = scaled_shifts(g, pass);
     for &r in &pass.reductions {
         let acc = format_ident!("__acc{}", r.0);
         let result = format_ident!("__s{}", r.0);
         let Op::Reduce(kind, _) = g.op(r) else {
             return internal("a pass reduction is a Reduce node");
         };
-        if let Some(twin) = twin_shift(g, pass, r) {
-            // The extremes of a scaled row whose own shift the pass takes
-            // already: that shift's lanes serve both.
-            let Some((_, h)) = scaled_row(g, x_of(g, r)) else {
-                return internal("a twin shift of a row that is not scaled");
-            };
-            let (twin_acc, twin_low) = (format_ident!("__acc{}", twin.0), min_ident(twin));
-            let (h, low, in_range) = (scalar_ref(g, h, idents)?, min_ident(r), in_range_ident(r));
+        let scaled_shift = scaled.get(&r);
+        if let Some(shift) = scaled_shift {
+            // The extremes of the scaled row from the row's own, kept in the
+            // lanes of `shift.lanes`: this shift's, or its twin's.
+            let (row_max, row_min) = (
+                format_ident!("__acc{}", shift.lanes.0),
+                min_ident(shift.lanes),
+            );
+            let h = scalar_ref(g, shift.scale, idents)?;
+            let (low, in_range) = (min_ident(r), in_range_ident(r));
             done.push(quote! {
                 let (#result, #low): (F, F) =
-                    #rt::scaled_extremes(#twin_acc.maximum(), #twin_low.minimum(), #h);
+                    #rt::scaled_extremes(#row_max.maximum(), #row_min.minimum(), #h);
                 let #in_range: bool = #rt::exps_in_range(#result, #low);
             });
-            continue;
+            if shift.lanes != r {
+                continue;
+            }
         }
         let (start, finish) = match kind {
             Reduction::Sum => (quote!(zeros), quote!(sum)),
@@ -220,7 +225,9 @@ fn emit_pass(
             }
         };
         init.push(quote!(let mut #acc = #rt::Lanes::<F>::#start();));
-        done.push(quote!(let #result: F = #acc.#finish();));
+        if scaled_shift.is_none() {
+            done.push(quote!(let #result: F = #acc.#finish();));
+        }
         if kind == Reduction::ShiftMax {
             // The row's minimum beside its maximum: whether every `x - max`
             // of the row is in the short exp's range, tested once here
@@ -240,17 +247,8 @@ fn emit_pass(
                 });
                 merge.push(quote!(#acc.merge_max(#hi); #low.merge_min(#low_hi);));
             }
-            let in_range = in_range_ident(r);
-            if let Some((_, h)) = scaled_row(g, x_of(g, r)) {
-                // The lanes kept the extremes of the row itself.
-                let h = scalar_ref(g, h, idents)?;
-                done.pop();
-                done.push(quote! {
-                    let (#result, #low): (F, F) =
-                        #rt::scaled_extremes(#acc.maximum(), #low.minimum(), #h);
-                    let #in_range: bool = #rt::exps_in_range(#result, #low);
-                });
-            } else {
+            if scaled_shift.is_none() {
+                let in_range = in_range_ident(r);
                 done.push(
                     quote!(let #in_range: bool = #rt::exps_in_range(#result, #low.minimum());),
                 );
@@ -432,14 +430,13 @@ fn emit_pass(
             let Op::Reduce(kind, x) = g.op(r) else {
                 return internal("a pass reduction is a Reduce node");
             };
-            if twin_shift(g, pass, r).is_some() {
-                continue;
-            }
             // A shift's maximum of an input row scaled by a scalar keeps the
-            // row's own extremes (see `scaled_row`).
-            let x = match (kind, scaled_row(g, x)) {
-                (Reduction::ShiftMax, Some((row, _))) => row,
-                _ => x,
+            // row's own extremes, in its own lanes or its twin's (see
+            // `scaled_shifts`).
+            let x = match scaled.get(&r) {
+                Some(shift) if shift.lanes != r => continue,
+                Some(shift) => shift.row,
+                None => x,
             };
             // A sum of masks of the maxima gains nothing where they are 0
             // (and its lanes, sums of 0s and 1s, are never -0).
@@ -667,7 +664,7 @@ fn emit_pass(
     barriers.extend(
         pass.reductions
             .iter()
-            .filter(|&&r| twin_shift(g, pass, r).is_none())
+            .filter(|r| scaled.get(r).is_none_or(|shift| shift.lanes == **r))
             .map(|r| {
                 let acc = format_ident!("__acc{}", r.0);
                 quote!(let mut #acc = #acc.barrier();)
@@ -850,41 +847,46 @@ pub(super) fn lanes_function(
     })
 }
 
-/// The operand of reduction `r`.
-fn x_of(g: &Graph, r: NodeId) -> NodeId {
-    match g.op(r) {
-        Op::Reduce(_, x) => x,
-        _ => r,
-    }
+/// A shift's maximum of an input row times a scalar (`z / T` is `z * (1 /
+/// T)` by then), taken from the row's own extremes (`scaled_extremes`):
+/// the max pass of a distillation keeps the extremes of `z` and `t`, not
+/// also those of `z / T` and `t / T`, two products and two compares fewer
+/// per element.
+struct ScaledShift {
+    /// The input row.
+    row: NodeId,
+    /// The scalar it is scaled by.
+    scale: NodeId,
+    /// The shift whose lanes keep the row's extremes: this one, or the
+    /// pass's shift of the row itself (`max(z)` beside `max(z / T)`).
+    lanes: NodeId,
 }
 
-/// The row and the scalar of `x` where it is a vector input's row times a
-/// scalar (`z / T` is `z * (1 / T)` by then). A shift's maximum of it is
-/// then taken from the row's own extremes (`scaled_extremes`): the max pass
-/// of a distillation keeps the extremes of `z` and `t`, not also those of
-/// `z / T` and `t / T`: two products and two compares fewer per element.
-fn scaled_row(g: &Graph, x: NodeId) -> Option<(NodeId, NodeId)> {
-    let Op::Binary(Binary::Mul, p, q) = g.op(x) else {
-        return None;
-    };
-    [(p, q), (q, p)].into_iter().find(|&(a, h)| {
-        matches!(g.op(a), Op::Input(i) if matches!(g.inputs[i.0 as usize].kind, InputKind::Vector(_)))
-            && g.shape(h) == Shape::Scalar
-    })
-}
-
-/// The shift's maximum of a row that the pass also takes scaled, where `r`
-/// is the scaled one (`max(z)` beside `max(z / T)`).
-fn twin_shift(g: &Graph, pass: &Pass, r: NodeId) -> Option<NodeId> {
-    let (row, _) = scaled_row(g, x_of(g, r))?;
-    (g.op(r) == Op::Reduce(Reduction::ShiftMax, x_of(g, r)))
-        .then(|| {
-            pass.reductions
+/// The pass's shifts of scaled input rows, by their reduction.
+fn scaled_shifts(g: &Graph, pass: &Pass) -> HashMap<NodeId, ScaledShift> {
+    let mut scaled = HashMap::new();
+    for &r in &pass.reductions {
+        let Op::Reduce(Reduction::ShiftMax, x) = g.op(r) else {
+            continue;
+        };
+        let Op::Binary(Binary::Mul, p, q) = g.op(x) else {
+            continue;
+        };
+        let found = [(p, q), (q, p)].into_iter().find(|&(a, h)| {
+            matches!(g.op(a), Op::Input(i) if matches!(g.inputs[i.0 as usize].kind, InputKind::Vector(_)))
+                && g.shape(h) == Shape::Scalar
+        });
+        if let Some((row, scale)) = found {
+            let twin = pass
+                .reductions
                 .iter()
                 .copied()
-                .find(|&o| g.op(o) == Op::Reduce(Reduction::ShiftMax, row))
-        })
-        .flatten()
+                .find(|&o| g.op(o) == Op::Reduce(Reduction::ShiftMax, row));
+            let lanes = twin.unwrap_or(r);
+            scaled.insert(r, ScaledShift { row, scale, lanes });
+        }
+    }
+    scaled
 }
 
 /// Whether a double chunk's terms `x` of a sum pass through an optimisation
