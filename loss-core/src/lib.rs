@@ -59,6 +59,22 @@ mod rows;
 mod sample;
 pub mod simd;
 
+/// The supertrait of the traits only this crate implements: [`Float`],
+/// [`math::FastMath`], [`math::MulAdd`] and [`simd::Flavour`]. The kernels
+/// rely on what each implementation does (the bits of f32 and f64, the proven
+/// bounds of the fast math, the instructions a token proves the CPU has), so
+/// no other crate can implement them; and so new methods on them break no
+/// one.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+    impl Sealed for crate::math::Plain {}
+    impl Sealed for crate::math::Fused {}
+    impl Sealed for crate::simd::Fma {}
+    impl Sealed for crate::simd::NoFma {}
+}
+
 pub use error::LossError;
 pub use loss_macros::loss;
 pub use real::{Float, Real};

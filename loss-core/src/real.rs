@@ -97,7 +97,9 @@ pub trait Real:
 /// The scalar of the fast path: `f32` or `f64`.
 ///
 /// Generated `value` and `value_and_grad` functions are generic over `Float`,
-/// so one declaration serves both precisions.
+/// so one declaration serves both precisions. Sealed: only `f32` and `f64`
+/// implement it, since the kernels rely on their bits (for a number type of
+/// your own, use the reference path, generic over [`Real`]).
 ///
 /// ```
 /// use loss_core::Float;
@@ -107,7 +109,8 @@ pub trait Real:
 /// assert_eq!(mean(&[1.0_f32, 2.0, 3.0]), 2.0);
 /// ```
 pub trait Float:
-    Real
+    crate::sealed::Sealed
+    + Real
     + math::FastMath
     + Copy
     + Default

@@ -453,7 +453,8 @@ impl NoFma {
 /// this trait, and [`run_flavoured`] calls it with the token the CPU has.
 /// One body in the source instead of one per flavour halves the work of the
 /// compiler's front end (borrow checking grows faster than the body does);
-/// each token still gets its own compiled copy.
+/// each token still gets its own compiled copy. Sealed: a token is a proof
+/// about the CPU, which only this crate makes.
 ///
 /// ```
 /// use loss_core::math::{FastMath, MulAdd};
@@ -464,7 +465,7 @@ impl NoFma {
 /// let e = simd::run_flavoured((), |(), fma| exp_of_one(fma), |(), plain| exp_of_one(plain));
 /// assert!((e - core::f32::consts::E).abs() <= f32::EPSILON * 3.0);
 /// ```
-pub trait Flavour: Copy + Send + Sync + 'static {
+pub trait Flavour: crate::sealed::Sealed + Copy + Send + Sync + 'static {
     /// The multiply-add the kernels of this flavour compute with.
     type Math: MulAdd;
     /// Whether the generated losses run short rows in their narrow kernel

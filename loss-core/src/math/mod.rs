@@ -84,8 +84,20 @@ use logistic::{
 /// How a kernel evaluates `a * b + c`: the one choice that changes the bits
 /// of a result. [`Plain`] rounds twice, with the same bits on every target;
 /// [`Fused`] rounds once, which is shorter and faster on a CPU with FMA.
-/// Both are proven to the bounds in the table above.
-pub trait MulAdd: Copy + 'static {
+/// Both are proven to the bounds in the table above. Sealed: these two are
+/// the only ones.
+///
+/// ```compile_fail,E0277
+/// use loss_core::math::MulAdd;
+/// #[derive(Clone, Copy)]
+/// struct Unproven;
+/// impl MulAdd for Unproven {
+///     const FUSED: bool = false;
+///     fn f32(a: f32, b: f32, c: f32) -> f32 { a * b + c }
+///     fn f64(a: f64, b: f64, c: f64) -> f64 { a * b + c }
+/// }
+/// ```
+pub trait MulAdd: crate::sealed::Sealed + Copy + 'static {
     /// `true` for [`Fused`].
     const FUSED: bool;
     /// `a * b + c` in `f32`.
@@ -158,7 +170,8 @@ impl MulAdd for Fused {
 ///
 /// A generic kernel (`F: FastMath`) calls the `f32` or `f64` function with no
 /// overhead: every method is `#[inline(always)]`. The `*_with` methods take
-/// the [`MulAdd`] to evaluate with; the others use [`Plain`].
+/// the [`MulAdd`] to evaluate with; the others use [`Plain`]. Sealed: the
+/// bounds are proven for `f32` and `f64` only.
 ///
 /// ```
 /// use loss_core::math::{FastMath, Fused};
@@ -169,7 +182,7 @@ impl MulAdd for Fused {
 /// assert_eq!(logistic(0.0_f64), 0.5);
 /// assert_eq!(0.0_f32.exp_with::<Fused>(), 1.0);
 /// ```
-pub trait FastMath: Copy + Sub<Output = Self> {
+pub trait FastMath: crate::sealed::Sealed + Copy + Sub<Output = Self> {
     /// `e^self`, see [`exp_f32`], [`exp_f64`].
     fn exp_with<M: MulAdd>(self) -> Self;
     /// `e^self` where `self` is in [`EXP_NORMAL`](Self::EXP_NORMAL): the
