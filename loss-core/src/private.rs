@@ -567,8 +567,8 @@ pub const BLOCK_ROWS: usize = 32;
 
 /// Runs `block(start, end, parts)` over the batch's blocks of rows, where
 /// `parts[k]` is the block's share of `buffers[k]` (`width[k]` numbers per
-/// row), in parallel with the `rayon` feature; returns the partial sums
-/// combined in a fixed tree.
+/// row), in parallel with the `rayon` feature where rayon's pool has more
+/// than one thread; returns the partial sums combined in a fixed tree.
 pub fn blocks<F: Float, const K: usize, const M: usize>(
     n: usize,
     widths: [usize; K],
@@ -582,19 +582,36 @@ pub fn blocks<F: Float, const K: usize, const M: usize>(
         widths: [usize; K],
         buffers: [&mut [F]; K],
         block: &(impl Fn(usize, usize, [&mut [F]; K]) -> [Total<F>; M] + Sync),
+        parallel: bool,
     ) -> [Total<F>; M] {
         if last - first <= 1 {
             return block(first * BLOCK_ROWS, n.min(last * BLOCK_ROWS), buffers);
         }
         let mid = first + (last - first) / 2;
         let (left, right) = split(buffers, widths, (mid - first) * BLOCK_ROWS);
-        let (l, r) = join(
-            || tree(first, mid, n, widths, left, block),
-            || tree(mid, last, n, widths, right, block),
-        );
+        let left = || tree(first, mid, n, widths, left, block, parallel);
+        let right = || tree(mid, last, n, widths, right, block, parallel);
+        let (l, r) = if parallel {
+            join(left, right)
+        } else {
+            (left(), right())
+        };
         combine(l, r)
     }
-    tree(0, n.div_ceil(BLOCK_ROWS).max(1), n, widths, buffers, &block)
+    // A pool of one thread gains nothing, and handing it the blocks costs two
+    // wake-ups a call, the worker's and then the caller's: on a VM of two
+    // vCPUs about 0.1 ms, 1.2x the time of cross-entropy at 1024x1000
+    // (docs/performance.md). So the calling thread runs them itself.
+    let parallel = pool_threads() > 1;
+    tree(
+        0,
+        n.div_ceil(BLOCK_ROWS).max(1),
+        n,
+        widths,
+        buffers,
+        &block,
+        parallel,
+    )
 }
 
 /// [`blocks`] for a block that also adds into a buffer shared by every row
@@ -673,6 +690,16 @@ fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + 
 #[inline]
 fn join<A, B>(a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
     (a(), b())
+}
+
+/// The threads [`blocks`] may use: those of rayon's pool (the one the call
+/// runs in, or the global one), or 1 without the `rayon` feature.
+#[inline]
+fn pool_threads() -> usize {
+    #[cfg(feature = "rayon")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    1
 }
 
 /// -1, 0 or 1 (the zero itself for a zero, NaN for NaN).
