@@ -565,12 +565,26 @@ impl<F: Float> Default for Total<F> {
 /// same bits.
 pub const BLOCK_ROWS: usize = 32;
 
+/// Batches of fewer numbers than this run on the calling thread even with
+/// the `rayon` feature. Handing a call to rayon's workers and waking the
+/// caller again cost 15–20 µs on a 2-vCPU VM, about the work of
+/// cross-entropy's value and gradient on 10k–15k numbers: two threads took
+/// cross-entropy over 64×10 from 1.0 to 16 µs, and over 1024×10 from 16 to
+/// 24 µs. A costlier declaration gains from two threads below this size
+/// (distillation over 1024×10, 1.4×), so the threshold is a compromise
+/// (docs/performance.md, "Small batches on the calling thread").
+pub const PARALLEL_FROM: usize = 1 << 14;
+
 /// Runs `block(start, end, parts)` over the batch's blocks of rows, where
 /// `parts[k]` is the block's share of `buffers[k]` (`width[k]` numbers per
 /// row), in parallel with the `rayon` feature where rayon's pool has more
-/// than one thread; returns the partial sums combined in a fixed tree.
+/// than one thread and the batch holds at least [`PARALLEL_FROM`] numbers
+/// (`numbers`: the generated losses pass the rows times the sum of the
+/// declaration's dimensions); returns the partial sums combined in a fixed
+/// tree.
 pub fn blocks<F: Float, const K: usize, const M: usize>(
     n: usize,
+    numbers: usize,
     widths: [usize; K],
     buffers: [&mut [F]; K],
     block: impl Fn(usize, usize, [&mut [F]; K]) -> [Total<F>; M] + Sync,
@@ -601,8 +615,9 @@ pub fn blocks<F: Float, const K: usize, const M: usize>(
     // A pool of one thread gains nothing, and handing it the blocks costs two
     // wake-ups a call, the worker's and then the caller's: on a VM of two
     // vCPUs about 0.1 ms, 1.2x the time of cross-entropy at 1024x1000
-    // (docs/performance.md). So the calling thread runs them itself.
-    let parallel = pool_threads() > 1;
+    // (docs/performance.md). So the calling thread runs them itself, as it
+    // does a batch too small to pay for the hand-over.
+    let parallel = pool_threads() > 1 && numbers >= PARALLEL_FROM;
     tree(
         0,
         n.div_ceil(BLOCK_ROWS).max(1),

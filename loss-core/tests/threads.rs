@@ -60,8 +60,10 @@ fn run_here((n, c): (usize, usize)) -> Vec<u64> {
 
 #[test]
 fn any_thread_count_gives_the_same_bits() {
-    // Rows of 37 run in the row kernel, rows of 10 in the narrow one.
-    for shape in [(1000, 37), (1000, 10)] {
+    // Rows of 37 run in the row kernel, rows of 10 in the narrow one; both
+    // batches are large enough to run in parallel (`PARALLEL_FROM`), the
+    // third is not.
+    for shape in [(1000, 37), (2000, 10), (100, 10)] {
         let one = run(1, shape);
         for threads in [2, 3, 8] {
             assert!(

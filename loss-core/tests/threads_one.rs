@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::thread;
 
-use loss_core::__private::{blocks, Total, BLOCK_ROWS};
+use loss_core::__private::{blocks, Total, BLOCK_ROWS, PARALLEL_FROM};
 
 #[test]
 fn a_pool_of_one_leaves_the_blocks_on_the_calling_thread() {
@@ -18,11 +18,13 @@ fn a_pool_of_one_leaves_the_blocks_on_the_calling_thread() {
         .num_threads(1)
         .build_global()
         .expect("the global pool, built once in this binary");
-    let (n, c) = (1000, 3);
+    // Large enough to run in parallel in a pool of more threads.
+    let (n, c) = (1000, PARALLEL_FROM / 1000 + 1);
     let mut buffer = vec![0.0_f32; n * c];
     let threads = Mutex::new(Vec::new());
     let [total] = blocks(
         n,
+        n * c,
         [c],
         [&mut buffer[..]],
         |start, end, [part]: [&mut [f32]; 1]| {

@@ -711,9 +711,17 @@ impl<'a> Function<'a> {
                 }
             }
         };
+        // How many numbers the batch holds, for `blocks` to decide whether
+        // it pays to hand them to other threads.
+        let numbers = if shares_a_buffer {
+            quote!()
+        } else {
+            quote!(__n.saturating_mul(__widths.iter().sum::<usize>()),)
+        };
         let run_blocks = quote! {
             let [#(mut #totals),*] = #rt::#block_fn(
                 __n,
+                #numbers
                 [#(#block_widths),*],
                 [#(#block_buffers),*],
                 #[inline(always)] |__start: usize, __end: usize, [#(#block_names),*]: [&mut [F]; #block_count]| {
