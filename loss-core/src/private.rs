@@ -567,12 +567,12 @@ pub const BLOCK_ROWS: usize = 32;
 
 /// Batches of fewer numbers than this run on the calling thread even with
 /// the `rayon` feature. Handing a call to rayon's workers and waking the
-/// caller again cost 15–20 µs on a 2-vCPU VM, about the work of
-/// cross-entropy's value and gradient on 10k–15k numbers: two threads took
-/// cross-entropy over 64×10 from 1.0 to 16 µs, and over 1024×10 from 16 to
-/// 24 µs. A costlier declaration gains from two threads below this size
-/// (distillation over 1024×10, 1.4×), so the threshold is a compromise
-/// (docs/performance.md, "Small batches on the calling thread").
+/// caller again cost 12–17 µs on a 2-vCPU VM, about the work of
+/// cross-entropy's value and gradient on 10k numbers: two threads took
+/// cross-entropy over 64×10 from 1.0 to 14–16 µs, and over 1024×10 from 16
+/// to 17–24 µs. A costlier declaration gains from two threads below this
+/// size (distillation over 1024×10, 1.2–1.5×), so the threshold is a
+/// compromise (docs/performance.md, "Small batches on the calling thread").
 pub const PARALLEL_FROM: usize = 1 << 14;
 
 /// Runs `block(start, end, parts)` over the batch's blocks of rows, where
