@@ -567,11 +567,11 @@ pub const BLOCK_ROWS: usize = 32;
 
 /// Batches of fewer numbers than this run on the calling thread even with
 /// the `rayon` feature. Handing a call to rayon's workers and waking the
-/// caller again cost 12–17 µs on a 2-vCPU VM, about the work of
+/// caller again cost 11–15 µs on a 2-vCPU VM, about the work of
 /// cross-entropy's value and gradient on 10k numbers: two threads took
 /// cross-entropy over 64×10 from 1.0 to 14–16 µs, and over 1024×10 from 16
-/// to 17–24 µs. A costlier declaration gains from two threads below this
-/// size (distillation over 1024×10, 1.2–1.5×), so the threshold is a
+/// to 17–22 µs. A costlier declaration gains from two threads below this
+/// size (distillation over 1024×10, 1.3–1.5×), so the threshold is a
 /// compromise (docs/performance.md, "Small batches on the calling thread").
 pub const PARALLEL_FROM: usize = 1 << 14;
 
@@ -580,8 +580,8 @@ pub const PARALLEL_FROM: usize = 1 << 14;
 /// row), in parallel with the `rayon` feature where rayon's pool has more
 /// than one thread and the batch holds at least [`PARALLEL_FROM`] numbers
 /// (`numbers`: the generated losses pass the rows times the sum of the
-/// declaration's dimensions); returns the partial sums combined in a fixed
-/// tree.
+/// declaration's dimensions, or the rows where it has none); returns the
+/// partial sums combined in a fixed tree.
 pub fn blocks<F: Float, const K: usize, const M: usize>(
     n: usize,
     numbers: usize,

@@ -43,9 +43,9 @@ fn small_batches_stay_on_the_calling_thread() {
         .build_global()
         .expect("the global pool, built once in this binary");
     let caller = thread::current().id();
-    // A batch of 64 rows of 10, two blocks, and the largest one below the
-    // threshold.
-    for (n, c) in [(64, 10), (PARALLEL_FROM / 100 - 1, 100)] {
+    // A batch of 64 rows of 10, two blocks, and the largest one of rows of
+    // 100 below the threshold.
+    for (n, c) in [(64, 10), ((PARALLEL_FROM - 1) / 100, 100)] {
         let threads = threads_of_blocks(n, c);
         assert!(
             threads == HashSet::from([caller]),

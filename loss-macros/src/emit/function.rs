@@ -711,12 +711,13 @@ impl<'a> Function<'a> {
                 }
             }
         };
-        // How many numbers the batch holds, for `blocks` to decide whether
-        // it pays to hand them to other threads.
+        // About how many numbers the batch holds, for `blocks` to decide
+        // whether it pays to hand them to other threads: a row's dimensions,
+        // or one number where its inputs are all per-sample scalars.
         let numbers = if shares_a_buffer {
             quote!()
         } else {
-            quote!(__n.saturating_mul(__widths.iter().sum::<usize>()),)
+            quote!(__n.saturating_mul(__widths.iter().sum::<usize>().max(1)),)
         };
         let run_blocks = quote! {
             let [#(mut #totals),*] = #rt::#block_fn(
