@@ -8,33 +8,13 @@
 //! `cargo test -p loss-core --features rayon --release --test threads_small`
 #![cfg(feature = "rayon")]
 
+mod common;
+
 use std::collections::HashSet;
-use std::sync::Mutex;
-use std::thread::{self, ThreadId};
+use std::thread;
 
-use loss_core::__private::{blocks, Total, PARALLEL_FROM};
-
-/// The threads that ran the blocks of a batch of `n` rows of `c` numbers.
-fn threads_of_blocks(n: usize, c: usize) -> HashSet<ThreadId> {
-    let mut buffer = vec![0.0_f32; n * c];
-    let threads = Mutex::new(HashSet::new());
-    let [total] = blocks(
-        n,
-        n * c,
-        [c],
-        [&mut buffer[..]],
-        |start, end, [part]: [&mut [f32]; 1]| {
-            threads.lock().unwrap().insert(thread::current().id());
-            part.fill(1.0);
-            let mut rows = Total::new();
-            rows.add((end - start) as f32);
-            [rows]
-        },
-    );
-    assert_eq!(total.total(), n as f32);
-    assert!(buffer.iter().all(|&x| x == 1.0));
-    threads.into_inner().unwrap()
-}
+use common::blocks::threads_of_blocks;
+use loss_core::__private::PARALLEL_FROM;
 
 #[test]
 fn small_batches_stay_on_the_calling_thread() {
@@ -46,7 +26,7 @@ fn small_batches_stay_on_the_calling_thread() {
     // A batch of 64 rows of 10, two blocks, and the largest one of rows of
     // 100 below the threshold.
     for (n, c) in [(64, 10), ((PARALLEL_FROM - 1) / 100, 100)] {
-        let threads = threads_of_blocks(n, c);
+        let threads: HashSet<_> = threads_of_blocks(n, c).into_iter().collect();
         assert!(
             threads == HashSet::from([caller]),
             "a batch of {n}x{c} ran on {threads:?}, not on the calling thread"

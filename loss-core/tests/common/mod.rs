@@ -2,6 +2,7 @@
 //! f64 reference formulas and central differences.
 #![allow(dead_code)]
 
+pub mod blocks;
 pub mod declared;
 pub mod rng;
 
