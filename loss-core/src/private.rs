@@ -589,6 +589,29 @@ pub fn blocks<F: Float, const K: usize, const M: usize>(
     buffers: [&mut [F]; K],
     block: impl Fn(usize, usize, [&mut [F]; K]) -> [Total<F>; M] + Sync,
 ) -> [Total<F>; M] {
+    // The size first: asking rayon for its pool starts the global one. A
+    // pool of one thread gains nothing, and handing it the blocks costs two
+    // wake-ups a call, the worker's and then the caller's: on a VM of two
+    // vCPUs about 0.1 ms, 1.2x the time of cross-entropy at 1024x1000
+    // (docs/performance.md). So the calling thread walks the same tree
+    // itself, as it does for a batch too small to pay for the hand-over.
+    #[cfg(feature = "rayon")]
+    if numbers >= PARALLEL_FROM && rayon::current_num_threads() > 1 {
+        return in_parallel(n, widths, buffers, &block);
+    }
+    #[cfg(not(feature = "rayon"))]
+    let _ = numbers;
+    blocks_in_order(n, widths, buffers, block)
+}
+
+/// [`blocks`]'s tree with its two halves under `rayon::join` at every node.
+#[cfg(feature = "rayon")]
+fn in_parallel<F: Float, const K: usize, const M: usize>(
+    n: usize,
+    widths: [usize; K],
+    buffers: [&mut [F]; K],
+    block: &(impl Fn(usize, usize, [&mut [F]; K]) -> [Total<F>; M] + Sync),
+) -> [Total<F>; M] {
     fn tree<F: Float, const K: usize, const M: usize>(
         first: usize,
         last: usize,
@@ -596,43 +619,26 @@ pub fn blocks<F: Float, const K: usize, const M: usize>(
         widths: [usize; K],
         buffers: [&mut [F]; K],
         block: &(impl Fn(usize, usize, [&mut [F]; K]) -> [Total<F>; M] + Sync),
-        parallel: bool,
     ) -> [Total<F>; M] {
         if last - first <= 1 {
             return block(first * BLOCK_ROWS, n.min(last * BLOCK_ROWS), buffers);
         }
         let mid = first + (last - first) / 2;
         let (left, right) = split(buffers, widths, (mid - first) * BLOCK_ROWS);
-        let left = || tree(first, mid, n, widths, left, block, parallel);
-        let right = || tree(mid, last, n, widths, right, block, parallel);
-        let (l, r) = if parallel {
-            join(left, right)
-        } else {
-            (left(), right())
-        };
+        let (l, r) = rayon::join(
+            || tree(first, mid, n, widths, left, block),
+            || tree(mid, last, n, widths, right, block),
+        );
         combine(l, r)
     }
-    // A pool of one thread gains nothing, and handing it the blocks costs two
-    // wake-ups a call, the worker's and then the caller's: on a VM of two
-    // vCPUs about 0.1 ms, 1.2x the time of cross-entropy at 1024x1000
-    // (docs/performance.md). So the calling thread runs them itself, as it
-    // does a batch too small to pay for the hand-over.
-    let parallel = pool_threads() > 1 && numbers >= PARALLEL_FROM;
-    tree(
-        0,
-        n.div_ceil(BLOCK_ROWS).max(1),
-        n,
-        widths,
-        buffers,
-        &block,
-        parallel,
-    )
+    tree(0, n.div_ceil(BLOCK_ROWS).max(1), n, widths, buffers, block)
 }
 
 /// [`blocks`] for a block that also adds into a buffer shared by every row
 /// (the gradient of shared weights): the blocks run in order on the calling
 /// thread, and their partial sums combine in the same tree, so the result is
-/// the one [`blocks`] would give.
+/// the one [`blocks`] would give. [`blocks`] itself runs a batch this way
+/// where it stays on the calling thread.
 pub fn blocks_in_order<F: Float, const K: usize, const M: usize>(
     n: usize,
     widths: [usize; K],
@@ -693,28 +699,6 @@ fn combine<F: Float, const M: usize>(l: [Total<F>; M], r: [Total<F>; M]) -> [Tot
         t.add(r[m].total());
         t
     })
-}
-
-#[cfg(feature = "rayon")]
-#[inline]
-fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    rayon::join(a, b)
-}
-
-#[cfg(not(feature = "rayon"))]
-#[inline]
-fn join<A, B>(a: impl FnOnce() -> A, b: impl FnOnce() -> B) -> (A, B) {
-    (a(), b())
-}
-
-/// The threads [`blocks`] may use: those of rayon's pool (the one the call
-/// runs in, or the global one), or 1 without the `rayon` feature.
-#[inline]
-fn pool_threads() -> usize {
-    #[cfg(feature = "rayon")]
-    return rayon::current_num_threads();
-    #[cfg(not(feature = "rayon"))]
-    1
 }
 
 /// -1, 0 or 1 (the zero itself for a zero, NaN for NaN).
